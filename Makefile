@@ -1,0 +1,39 @@
+# The two commands of the README: `make` sets everything up and renders the default
+# report; `make test` runs the test suite (and is what .ci/run runs).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DATA   ?= data/register.csv
+OUT    ?= _output
+
+.PHONY: all setup report test lint format data benchmark
+
+all: report
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+report: setup
+	$(BIN)/rehabstats validate $(DATA)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Regenerate the shipped synthetic dataset and its dictionary page, bit for bit.
+data: setup
+	$(BIN)/rehabstats synth --seed $$($(BIN)/python -c "from rehabstats.synth import load_scenario; print(load_scenario('default')['default_seed'])") --n 4188 --out $(DATA)
+	$(BIN)/rehabstats dictionary --out data/dictionary.md

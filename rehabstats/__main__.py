@@ -1,0 +1,3 @@
+from rehabstats.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The ``rehabstats`` command: validate, synth, dictionary (and, later, tables and render).
+
+Exit status: 0 when the job is done, 2 when the data (or the command line) cannot be
+used, 1 for anything else. Known failures print a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rehabstats.loading import DataFileError
+from rehabstats.validation import ContractError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from rehabstats.loading import load
+    from rehabstats.population import derive_cohort
+    from rehabstats.validation import validate
+
+    report, typed = validate(load(args.data))
+    print(report)
+    if not report.ok:
+        return EXIT_BAD_DATA
+    cohort = derive_cohort(typed)
+    flow = cohort.flow()
+    print("Population flow (Tabell 1):")
+    for step, n in flow[["step", "n"]].itertuples(index=False):
+        print(f"  {step:<20} {n:>9}")
+    return EXIT_OK
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from rehabstats.synth import generate, write_csv
+
+    frame = generate(args.n, seed=args.seed, scenario=args.scenario)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(frame, args.out)
+    print(f"wrote {len(frame)} rows to {args.out}")
+    return EXIT_OK
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    from rehabstats.dictionary import dictionary_markdown
+
+    text = dictionary_markdown()
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="rehabstats", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a data file against the data contract")
+    p.add_argument("data", type=Path)
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("synth", help="generate a synthetic register extract")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--n", type=int, required=True, help="number of register rows")
+    p.add_argument("--scenario", default="default", help="scenario name or YAML path")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(run=_synth)
+
+    p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")
+    p.add_argument("--out", type=Path)
+    p.set_defaults(run=_dictionary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command; map known failures onto exit statuses and plain messages."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        return run(args)
+    except ContractError as error:
+        print(error.report, file=sys.stderr)
+        return EXIT_BAD_DATA
+    except DataFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_DATA

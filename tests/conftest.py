@@ -1,0 +1,41 @@
+"""Shared fixtures: small generated register extracts and the published reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rehabstats.synth import generate, write_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT / "data" / "register.csv"
+REFERENCE = ROOT.parent / "shared" / "reference" / "sfr-2010-12.json"
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict:
+    """The published figures of Socialförsäkringsrapport 2010:12."""
+    return json.loads(REFERENCE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def small_register() -> pd.DataFrame:
+    """A small generated register extract (codes, typed), shared read-only."""
+    return generate(600, seed=11)
+
+
+@pytest.fixture
+def small_csv(tmp_path: Path, small_register: pd.DataFrame) -> Path:
+    """The small register extract as a CSV file in the canonical layout."""
+    path = tmp_path / "register.csv"
+    write_csv(small_register, path)
+    return path
+
+
+def write_rows(path: Path, frame: pd.DataFrame) -> Path:
+    """Write a (possibly damaged) text frame as a comma-separated UTF-8 file."""
+    frame.to_csv(path, index=False)
+    return path

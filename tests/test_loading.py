@@ -1,0 +1,72 @@
+"""Loading: every format an analyst may hand over gives the same typed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from rehabstats.validation import read_dataset
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The register extract as a statistics package would store it: text and dates."""
+    out = frame.copy()
+    for name in out.columns:
+        if pd.api.types.is_bool_dtype(out[name]) or out[name].dtype == object:
+            out[name] = out[name].map({True: "yes", False: "no"}).fillna(out[name]).astype(object)
+    return out.astype({c: str for c in out.columns if out[c].dtype == object}).replace(
+        {"<NA>": "", "nan": "", "None": ""}
+    )
+
+
+@pytest.fixture(scope="module")
+def expected(small_register: pd.DataFrame, tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("csv") / "register.csv"
+    from rehabstats.synth import write_csv
+
+    write_csv(small_register, path)
+    return read_dataset(path)
+
+
+def _write(fmt: str, frame: pd.DataFrame, directory: Path) -> Path:
+    text = _as_text(frame)
+    path = directory / f"register.{fmt}"
+    if fmt == "parquet":
+        frame.to_parquet(path)
+    elif fmt == "xlsx":
+        text.to_excel(path, index=False)
+    elif fmt == "dta":
+        dates = [c for c in text.columns if c.endswith("_date")]
+        text.to_stata(path, write_index=False, convert_dates=dict.fromkeys(dates, "td"))
+    elif fmt == "sav":
+        pyreadstat.write_sav(text, path)
+    elif fmt == "xpt":
+        pyreadstat.write_xport(text, path, file_format_version=8)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "xlsx", "dta", "sav", "xpt"])
+def test_each_format_reads_to_the_same_data(
+    fmt: str, small_register: pd.DataFrame, expected: pd.DataFrame, tmp_path: Path
+) -> None:
+    typed = read_dataset(_write(fmt, small_register, tmp_path))
+    pd.testing.assert_frame_equal(typed, expected, check_dtype=False)
+
+
+def test_semicolon_and_windows_1252_are_read(small_csv: Path, expected, tmp_path: Path) -> None:
+    text = small_csv.read_text(encoding="utf-8").replace(",", ";")
+    text = text.replace("vastra_gotaland", "Västra Götaland")
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("cp1252"))
+    pd.testing.assert_frame_equal(read_dataset(path), expected)
+
+
+def test_headers_may_be_swedish_labels(small_csv: Path, expected, tmp_path: Path) -> None:
+    frame = pd.read_csv(small_csv, dtype=str, keep_default_na=False)
+    frame = frame.rename(columns={"county": "Län", "sex": "Kön", "age": "Ålder"})
+    path = tmp_path / "sv.csv"
+    frame.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_dataset(path), expected)
