@@ -1,0 +1,241 @@
+"""Rendering engine: parameterised notebook -> executed notebook -> HTML and PDF.
+
+Pipeline: papermill executes the notebook; nbconvert turns markdown cells and the
+Markdown/image outputs of code cells into pandoc markdown (code, stream text and
+errors are left out); pandoc writes a self-contained HTML file, or Typst source that
+the bundled Typst compiler turns into a PDF. No LaTeX, no browser, no downloads.
+
+Notebook conventions (pandoc markdown, as in Quarto):
+
+- First cell: a raw cell with YAML front matter (see `set_front_matter`): title,
+  subtitle, series, number, publisher, contact, author (list), date, lang ("sv" or
+  "en"), toc-title and running-header.
+- Code cells show report content with ``IPython.display.Markdown`` (``#| output:
+  asis``); images are referenced relative to the notebook directory, e.g.
+  ``![alt text](figures/d1.png)``.
+- Table captions: a ``Table: Tabell 4 ...`` line before the table; it is shown as
+  written, bold, above the table. Bold total row: ``**cell**`` in each cell.
+- Divs: ``::: {.note}`` (small "Anm:"/"Källa:" lines under a table or diagram),
+  ``::: {.diagram-title}`` (bold title kept on the page of the image that follows)
+  and ``::: {.pagebreak}`` (new page in the PDF, invisible in HTML).
+- Headings are not numbered; the text carries its own section names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+import papermill
+import pypandoc
+import typst
+import yaml
+from nbconvert import MarkdownExporter
+
+TEMPLATES = Path(__file__).parent / "templates"
+FORMATS = ("html", "pdf")
+# Output types that belong in the report; stream text, errors and plain reprs do not.
+REPORT_MIMETYPES = ("text/markdown", "image/png", "image/jpeg", "image/svg+xml")
+# Pandoc markdown without implicit figures: an image's alt text stays alt text, the
+# visible title comes from a `.diagram-title` div.
+PANDOC_FROM = "markdown-implicit_figures"
+
+
+class RenderError(RuntimeError):
+    """A notebook could not be executed or converted into a report."""
+
+
+def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) -> Path:
+    """Run `template` with `parameters` via papermill and write the result to `output`.
+
+    Unknown parameter names raise ValueError up front, because papermill would
+    silently inject them. On a failing cell the partly executed notebook is kept at
+    `output` for inspection and a RenderError names the cell.
+    """
+    known = papermill.inspect_notebook(str(template))
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise ValueError(f"{template.name}: unknown parameter(s) {', '.join(unknown)}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(cwd),
+            log_output=False,
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
+        raise RenderError(
+            f"{template.name}: cell {exc.cell_index} ({first_line!r}) failed with "
+            f"{exc.ename}: {exc.evalue}; partial notebook at {output}"
+        ) from exc
+    return output
+
+
+def set_front_matter(notebook_path: Path, metadata: dict) -> None:
+    """Write `metadata` as the YAML front matter in the notebook's first raw cell.
+
+    An existing front-matter cell (a first raw cell starting with ``---``) is
+    replaced, otherwise a new one is inserted, so pandoc and Quarto find the report
+    metadata at the top of the document.
+    """
+    nb = nbformat.read(notebook_path, as_version=4)
+    text = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)
+    cell = nbformat.v4.new_raw_cell(f"---\n{text}---")
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "raw" and first.source.startswith("---"):
+        nb.cells[0] = cell
+    else:
+        nb.cells.insert(0, cell)
+    nbformat.write(nb, notebook_path)
+
+
+def render_notebook(
+    executed: Path,
+    out_dir: Path,
+    stem: str,
+    formats: Sequence[str],
+    engine: str = "default",
+) -> dict[str, Path]:
+    """Render an executed notebook to `out_dir/stem.html` and/or `out_dir/stem.pdf`.
+
+    Returns the written files keyed by format. `engine="quarto"` delegates to an
+    installed Quarto instead of the built-in pandoc/Typst pipeline.
+    """
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown format(s) {', '.join(unknown)}; expected {FORMATS}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if engine == "quarto":
+        return _render_quarto(executed, out_dir, stem, formats)
+    if engine != "default":
+        raise ValueError(f"unknown engine {engine!r}; expected 'default' or 'quarto'")
+    renderers = {"html": _render_html, "pdf": _render_pdf}
+    with tempfile.TemporaryDirectory(prefix="rehabstats-render-") as tmp:
+        build = Path(tmp)
+        markdown = _export_markdown(executed, build)
+        resource_path = os.pathsep.join([str(build), str(executed.parent.resolve())])
+        return {
+            fmt: renderers[fmt](markdown, resource_path, out_dir.resolve() / f"{stem}.{fmt}")
+            for fmt in formats
+        }
+
+
+def _export_markdown(executed: Path, build: Path) -> Path:
+    """Convert the notebook's markdown cells and report outputs to `build/report.md`.
+
+    Code is excluded and only Markdown/image outputs are kept, so a stray print or
+    repr never reaches the report. Inline image outputs are written next to the
+    markdown file, which is why `build` is on pandoc's resource path.
+    """
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            reduced = (_report_output(out) for out in cell.outputs)
+            cell.outputs = [out for out in reduced if out is not None]
+    body, resources = MarkdownExporter(exclude_input=True).from_notebook_node(nb)
+    for name, data in resources.get("outputs", {}).items():
+        (build / name).write_bytes(data)
+    markdown = build / "report.md"
+    markdown.write_text(body, encoding="utf-8")
+    return markdown
+
+
+def _report_output(output: dict) -> dict | None:
+    """Return `output` reduced to its report mimetypes, or None if it has none.
+
+    Dropping e.g. ``text/html`` next to ``text/markdown`` makes nbconvert pick the
+    markdown representation, which pandoc can turn into both HTML and Typst.
+    """
+    data = {k: v for k, v in output.get("data", {}).items() if k in REPORT_MIMETYPES}
+    return nbformat.from_dict({**output, "data": data}) if data else None
+
+
+def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
+    """Write one self-contained HTML file: CSS inline, images as data URIs, with a TOC."""
+    _pandoc(
+        markdown,
+        "html5",
+        target,
+        [
+            f"--resource-path={resource_path}",
+            f"--template={TEMPLATES / 'report.html'}",
+            f"--css={TEMPLATES / 'report.css'}",
+            f"--lua-filter={TEMPLATES / 'report.lua'}",
+            "--embed-resources",
+            "--standalone",
+            "--toc",
+            "--toc-depth=3",
+        ],
+    )
+    return target
+
+
+def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
+    """Write a PDF via pandoc's Typst writer and the bundled Typst compiler.
+
+    `--extract-media` copies every image next to the Typst source, so Typst (which
+    may only read files under its root) finds them regardless of where they were.
+    """
+    source = markdown.with_suffix(".typ")
+    _pandoc(
+        markdown,
+        "typst",
+        source,
+        [
+            f"--resource-path={resource_path}",
+            f"--template={TEMPLATES / 'report.typ'}",
+            f"--lua-filter={TEMPLATES / 'report.lua'}",
+            "--extract-media=media",
+            "--standalone",
+        ],
+    )
+    try:
+        typst.compile(str(source), output=str(target), root=str(source.parent))
+    except typst.TypstError as exc:
+        raise RenderError(f"typst could not compile {source.name}: {exc}") from exc
+    return target
+
+
+def _pandoc(source: Path, to: str, output: Path, options: list[str]) -> None:
+    """Run the pandoc binary shipped with pypandoc-binary from the source's directory.
+
+    Warnings are fatal: pandoc only warns when, e.g., an image is missing and would
+    silently publish its alt text instead.
+    """
+    command = [pypandoc.get_pandoc_path(), str(source), f"--from={PANDOC_FROM}", f"--to={to}"]
+    _run([*command, f"--output={output}", "--fail-if-warnings", *options], cwd=source.parent)
+
+
+def _render_quarto(executed: Path, out_dir: Path, stem: str, formats: Sequence[str]) -> dict:
+    """Render with `quarto render --no-execute`, moving the results into `out_dir`."""
+    quarto = shutil.which("quarto")
+    if quarto is None:
+        raise RenderError("engine='quarto' requested but Quarto is not installed")
+    quarto_options = {
+        "html": ["--to", "html", "-M", "embed-resources:true"],
+        "pdf": ["--to", "typst"],
+    }
+    results = {}
+    for fmt in formats:
+        name = f"{stem}.{fmt}"
+        command = [quarto, "render", executed.name, "--no-execute"]
+        _run([*command, *quarto_options[fmt], "--output", name], cwd=executed.parent)
+        results[fmt] = Path(shutil.move(executed.parent / name, out_dir / name))
+    return results
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    """Run an external tool; a non-zero exit becomes a RenderError with its stderr."""
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RenderError(f"{Path(command[0]).name} failed: {proc.stderr.strip()}")

@@ -1,0 +1,145 @@
+"""End-to-end tests of the rendering engine on a tiny fixture notebook (no mocks)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from rehabstats.render import RenderError, execute_notebook, render_notebook, set_front_matter
+
+FIXTURE = Path(__file__).parent / "fixtures" / "engine" / "report.ipynb"
+CAPTION = "Tabell 4 Uppgifter om avstämningsmöte, 2010"
+METADATA = {
+    "title": "Avstämningsmöten i sjukskrivningsprocessen",
+    "subtitle": "En utvärdering av möten mellan försäkrad, arbetsgivare och vård",
+    "series": "Socialförsäkringsrapport",
+    "number": "2010:12",
+    "publisher": "Försäkringskassan",
+    "contact": "analys@forsakringskassan.se",
+    "author": ["Anna Andersson", "Erik Öberg"],
+    "date": "2010-11-30",
+    "lang": "sv",
+    "toc-title": "Innehåll",
+    "running-header": "Avstämningsmöten",
+}
+
+
+def _execute(directory: Path, metadata: dict) -> Path:
+    """Execute the fixture into `directory` (also its cwd) and set its front matter."""
+    executed = execute_notebook(FIXTURE, {"year": 2010}, directory / "report.ipynb", directory)
+    set_front_matter(executed, metadata)
+    return executed
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    """Extracted text per PDF page with all whitespace (incl. no-break spaces) collapsed."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(path).pages]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The fixture rendered once to HTML and PDF in Swedish."""
+    directory = tmp_path_factory.mktemp("engine")
+    executed = _execute(directory, METADATA)
+    return render_notebook(executed, directory / "out", "rapport", ["html", "pdf"])
+
+
+def test_pdf_has_cover_toc_and_body(rendered: dict[str, Path]) -> None:
+    pages = _pdf_pages(rendered["pdf"])
+    assert len(pages) >= 3
+    cover, toc = pages[:2]
+    assert METADATA["title"] in cover
+    assert "Socialförsäkringsrapport 2010:12" in cover
+    assert not re.search(r"\b1$", cover), "the cover carries no page number"
+    assert toc.startswith("Socialförsäkringsrapport 2010:12 Avstämningsmöten Innehåll")
+    assert "Inledning" in toc
+
+
+def test_pdf_body_has_table_caption_numbers_and_note(rendered: dict[str, Path]) -> None:
+    body = " ".join(_pdf_pages(rendered["pdf"])[2:])
+    assert CAPTION in body
+    assert "1,27***" in body
+    assert "4 028" in body
+    assert "Anm: Andelen avser ärenden som pågått minst 60 dagar." in body
+    assert "Källa: Försäkringskassan, egna bearbetningar." in body
+    assert "Diagram 1 Antal avstämningsmöten per år" in body
+    assert "stream output" not in body
+    assert body.index(CAPTION) < body.index("Ärendegrupp"), "caption sits above the table"
+
+
+def test_html_is_self_contained(rendered: dict[str, Path]) -> None:
+    html = rendered["html"].read_text(encoding="utf-8")
+    assert f"<caption>{CAPTION}</caption>" in html
+    assert "data:image/png;base64" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "<script" not in html
+    assert '<div class="note">' in html
+    assert "<strong>Totalt</strong>" in html
+    assert 'id="toc-title">Innehåll<' in html
+    assert "4\u00a0028" in html
+    assert "stream output" not in html
+
+
+def test_english_pdf_uses_english_toc_title(tmp_path: Path) -> None:
+    metadata = {**METADATA, "lang": "en", "toc-title": "Contents", "title": "Reconciliation"}
+    executed = _execute(tmp_path, metadata)
+    outputs = render_notebook(executed, tmp_path, "report", ["pdf"])
+    assert set(outputs) == {"pdf"}
+    assert "Contents" in _pdf_pages(outputs["pdf"])[1]
+
+
+def test_set_front_matter_replaces_the_first_raw_cell(tmp_path: Path) -> None:
+    notebook = tmp_path / "report.ipynb"
+    shutil.copy(FIXTURE, notebook)
+    set_front_matter(notebook, METADATA)
+    set_front_matter(notebook, {**METADATA, "number": "2011:1"})
+    nb = nbformat.read(notebook, as_version=4)
+    assert [cell.cell_type for cell in nb.cells].count("raw") == 1
+    front = yaml.safe_load(nb.cells[0].source.strip("-\n"))
+    assert front == {**METADATA, "number": "2011:1"}
+
+
+def test_unknown_parameter_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="colour"):
+        execute_notebook(FIXTURE, {"year": 2010, "colour": "red"}, tmp_path / "x.ipynb", tmp_path)
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_failing_cell_names_the_cell_and_keeps_the_partial_notebook(tmp_path: Path) -> None:
+    nb = nbformat.read(FIXTURE, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("# compute totals\nraise RuntimeError('boom')"))
+    template = tmp_path / "broken.ipynb"
+    nbformat.write(nb, template)
+    output = tmp_path / "executed.ipynb"
+    with pytest.raises(RenderError, match=r"cell \d+ \('# compute totals'\).*RuntimeError: boom"):
+        execute_notebook(template, {}, output, tmp_path)
+    executed = nbformat.read(output, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [e.evalue for e in errors] == ["boom"]
+    assert (tmp_path / "figures" / "d1.png").exists(), "cells before the failure ran"
+
+
+@pytest.mark.skipif(shutil.which("quarto") is not None, reason="Quarto is installed")
+def test_quarto_engine_reports_missing_quarto(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="Quarto is not installed"):
+        render_notebook(FIXTURE, tmp_path, "report", ["html"], engine="quarto")
+
+
+def test_unknown_format_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="docx"):
+        render_notebook(FIXTURE, tmp_path, "report", ["docx"])
+
+
+def test_missing_image_fails_instead_of_publishing_alt_text(tmp_path: Path) -> None:
+    notebook = tmp_path / "missing.ipynb"
+    cell = nbformat.v4.new_markdown_cell("# Diagram\n\n![Antal möten](figures/missing.png)")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    set_front_matter(notebook, METADATA)
+    with pytest.raises(RenderError, match=r"missing\.png"):
+        render_notebook(notebook, tmp_path, "report", ["pdf"])
