@@ -1,4 +1,4 @@
-"""The ``rehabstats`` command: validate, synth, dictionary (and, later, tables and render).
+"""The ``rehabstats`` command: validate, synth, tables, render, dictionary.
 
 Exit status: 0 when the job is done, 2 when the data (or the command line) cannot be
 used, 1 for anything else. Known failures print a message, never a traceback.
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rehabstats.loading import DataFileError
+from rehabstats.render import RenderError
 from rehabstats.validation import ContractError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
@@ -57,6 +58,38 @@ def _dictionary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tables(args: argparse.Namespace) -> int:
+    from rehabstats.export import write_exports
+    from rehabstats.results import analyse
+
+    json_path, xlsx_path = write_exports(analyse(args.data), args.out)
+    print(f"wrote {json_path} and {xlsx_path}")
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from rehabstats.pipeline import render_report
+
+    console = Console(stderr=True)
+    with console.status("rendering") as status:
+        report = render_report(
+            args.data,
+            args.out,
+            langs=args.lang,
+            formats=args.format,
+            edition_path=args.edition,
+            engine=args.engine,
+            progress=lambda step: (status.update(step), console.log(step)),
+        )
+    for lang, files in report.documents.items():
+        for form, path in files.items():
+            print(f"{lang} {form}: {path}")
+    print(f"tables: {report.tables_json}, {report.tables_xlsx}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
     parser = argparse.ArgumentParser(prog="rehabstats", description=__doc__.splitlines()[0])
@@ -72,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="default", help="scenario name or YAML path")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=_synth)
+
+    p = sub.add_parser("tables", help="write tables.json and tables.xlsx for a data file")
+    p.add_argument("data", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(run=_tables)
+
+    p = sub.add_parser("render", help="render the report (HTML and PDF, Swedish and English)")
+    p.add_argument("data", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--lang", nargs="+", default=["sv", "en"], choices=["sv", "en"])
+    p.add_argument("--format", nargs="+", default=["html", "pdf"], choices=["html", "pdf"])
+    p.add_argument("--edition", type=Path, help="edition metadata (default reports/edition.yaml)")
+    p.add_argument("--engine", default="default", choices=["default", "quarto"])
+    p.set_defaults(run=_render)
 
     p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")
     p.add_argument("--out", type=Path)
@@ -92,3 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataFileError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_DATA
+    except (RenderError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED

@@ -158,7 +158,13 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         "|---|---|---|---|---|---|",
     ]
     for col in dictionary.columns.values():
-        empty = "no" if col.required else f"no, when {col.required_if} is yes" if col.required_if else "yes"
+        empty = (
+            "no"
+            if col.required
+            else f"no, when {col.required_if} is yes"
+            if col.required_if
+            else "yes"
+        )
         lines.append(
             f"| `{col.name}` | {col.type} | {empty} | {col.sv} | {col.en} | {col.description_en} |"
         )
@@ -167,7 +173,12 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         if not col.categories:
             continue
         ref = f" Reference category in the Cox models: `{col.reference}`." if col.reference else ""
-        lines += [f"### `{col.name}`{ref}", "", "| code | Swedish | English | also accepted |", "|---|---|---|---|"]
+        lines += [
+            f"### `{col.name}`{ref}",
+            "",
+            "| code | Swedish | English | also accepted |",
+            "|---|---|---|---|",
+        ]
         for c in col.categories:
             lines.append(f"| `{c.code}` | {c.sv} | {c.en} | {', '.join(c.accept)} |")
         lines.append("")
@@ -178,8 +189,8 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         f"{', '.join(sorted(dictionary.false_spellings))} (any case).",
         f"- dates: {', '.join(f'`{f}`' for f in dictionary.date_formats)}; day/month orders "
         "such as 01/02/2009 are refused because they are ambiguous.",
-        f"- `age`: whole years, {dictionary['age'].minimum}–{dictionary['age'].maximum}; in the Cox "
-        "models grouped as "
+        f"- `age`: whole years, {dictionary['age'].minimum}–{dictionary['age'].maximum}; "
+        "in the Cox models grouped as "
         + ", ".join(f"{b.code}" for b in dictionary.age_bins)
         + f" (reference {dictionary.age_reference}).",
         "- Labels match regardless of case and surrounding spaces; headers may be the column "

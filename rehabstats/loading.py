@@ -59,7 +59,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
             skipinitialspace=True,
         )
     except (pd.errors.ParserError, csv.Error) as error:
-        raise DataFileError(f"{path.name}: not a readable {delimiter!r}-separated file: {error}")
+        message = f"{path.name}: not a readable {delimiter!r}-separated file: {error}"
+        raise DataFileError(message) from error
 
 
 def _read_with_labels(read: Callable) -> Callable[[Path], pd.DataFrame]:

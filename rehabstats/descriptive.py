@@ -1,0 +1,123 @@
+"""Descriptive tables: who is in which group (Tabell 2, 3) and how alike the groups are (B1, B2).
+
+Each table is a long frame with one row per ``variable``/``category`` and one column per
+group code; percentages are of the group's total (the "column" of the printed table).
+B1 adds a p-value per row: Student's t-test for age, and for each category a chi-square
+test (without continuity correction) of the 2×2 table category × arm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rehabstats.dictionary import load_dictionary
+
+BALANCE_VARIABLES = (
+    "sex",
+    "birth_country",
+    "education",
+    "employment",
+    "diagnosis",
+    "benefit",
+    "extent",
+    "county",
+)
+ARMS = ("control", "treatment_arm")
+GROUPS = ("control", "treatment", "declined")
+# The published reference names the extent of sick leave ``extent_pct``.
+EXPORT_VARIABLE = {"extent": "extent_pct"}
+
+
+def _columns(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The cases of each group code, plus ``total``."""
+    parts = {level: cases[cases[by] == level] for level in levels}
+    return {**parts, "total": cases}
+
+
+def _percent(part: pd.Series, whole: int) -> float:
+    return 100.0 * part.sum() / whole if whole else np.nan
+
+
+def county_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Tabell 2 (``by="arm_group"``) and 3 (``by="group"``): each county split by group.
+
+    One row per county and ``total``: the percentage of that county's cases in each
+    group, and ``n`` (the county's cases, the printed "Total antal obs.").
+    """
+    levels = ARMS if by == "arm_group" else GROUPS
+    rows = []
+    counties = load_dictionary()["county"].codes
+    for county in (*counties, "total"):
+        part = cases if county == "total" else cases[cases["county"] == county]
+        row = {"variable": "county", "category": county}
+        row |= {g: _percent(part[by] == g, len(part)) for g in levels}
+        rows.append(row | {"n": len(part)})
+    return pd.DataFrame(rows)
+
+
+def _age_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
+    ages = {code: part["age"].astype(float) for code, part in columns.items()}
+    return [
+        {"variable": "age", "category": stat} | {c: getattr(a, stat)() for c, a in ages.items()}
+        for stat in ("mean", "median")
+    ] + [{"variable": "age", "category": "sd"} | {c: a.std(ddof=1) for c, a in ages.items()}]
+
+
+def _category_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
+    rows = []
+    dictionary = load_dictionary()
+    for variable in BALANCE_VARIABLES:
+        for code in dictionary[variable].codes:
+            row = {"variable": EXPORT_VARIABLE.get(variable, variable), "category": code}
+            for c, part in columns.items():
+                row[c] = _percent(part[variable] == code, len(part))
+            rows.append(row)
+    return rows
+
+
+def _balance(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> pd.DataFrame:
+    columns = _columns(cases, by, levels)
+    rows = _age_rows(columns) + _category_rows(columns)
+    rows.append({"variable": "n", "category": "n"} | {c: len(p) for c, p in columns.items()})
+    return pd.DataFrame(rows)
+
+
+def _age_p_value(cases: pd.DataFrame) -> float:
+    control = cases.loc[cases["arm_group"] == "control", "age"].astype(float)
+    offered = cases.loc[cases["arm_group"] == "treatment_arm", "age"].astype(float)
+    if min(len(control), len(offered)) < 2:
+        return np.nan
+    return float(stats.ttest_ind(control, offered).pvalue)
+
+
+def _indicator_p_value(indicator: pd.Series, arm: pd.Series) -> float:
+    """Chi-square test (no continuity correction) of a category indicator by arm."""
+    table = pd.crosstab(indicator, arm).reindex(
+        index=[False, True], columns=list(ARMS), fill_value=0
+    )
+    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+        return np.nan
+    return float(stats.chi2_contingency(table.to_numpy(), correction=False).pvalue)
+
+
+def balance_by_arm(cases: pd.DataFrame) -> pd.DataFrame:
+    """B1: the covariates of control vs all offered an actor vs all, with p-values."""
+    table = _balance(cases, "arm_group", ARMS)
+    source = {EXPORT_VARIABLE.get(v, v): v for v in BALANCE_VARIABLES}
+    p_values = []
+    for variable, category in table[["variable", "category"]].itertuples(index=False):
+        if variable == "age" and category != "sd":
+            p_values.append(_age_p_value(cases))
+        elif variable in source:
+            indicator = cases[source[variable]] == category
+            p_values.append(_indicator_p_value(indicator, cases["arm_group"]))
+        else:
+            p_values.append(np.nan)
+    return table.assign(p_value=p_values)
+
+
+def balance_by_group(cases: pd.DataFrame) -> pd.DataFrame:
+    """B2: the covariates of control, treatment, declined and all (no tests)."""
+    return _balance(cases, "group", GROUPS)

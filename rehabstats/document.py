@@ -1,0 +1,188 @@
+"""The report as Markdown pieces for one language: what each notebook cell displays.
+
+:class:`ReportDocument` joins the computed results, the glossary and the prose templates
+of one language and hands the notebook finished Markdown — a section of prose, a table
+with its title and notes, a diagram saved as PNG and SVG — so that the notebook shows
+the report's structure and nothing of the machinery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from rehabstats import figures
+from rehabstats import formatting as fmt
+from rehabstats.cox import COVARIATES
+from rehabstats.dictionary import load_dictionary
+from rehabstats.glossary import Glossary
+from rehabstats.population import GROUPS
+from rehabstats.results import Results
+from rehabstats.tables import build_table
+from rehabstats.text import render_section, text_context
+
+DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
+LIBRARIES = ("pandas", "numpy", "lifelines", "statsmodels", "scipy", "matplotlib", "papermill")
+
+
+@dataclass
+class ReportDocument:
+    """The report of one language; see the module doc."""
+
+    results: Results
+    glossary: Glossary
+    text_dir: Path
+    figures_dir: Path
+    edition: dict
+    parameters: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        results: Path,
+        lang: str,
+        reports_dir: Path,
+        figures_dir: Path,
+        edition: dict,
+        parameters: dict | None = None,
+    ) -> ReportDocument:
+        """The document for ``lang`` from results stored by the render job."""
+        reports_dir = Path(reports_dir)
+        return cls(
+            results=Results.open(results),
+            glossary=Glossary.load(reports_dir / "glossary", lang),
+            text_dir=reports_dir / "text" / lang,
+            figures_dir=Path(figures_dir),
+            edition=edition,
+            parameters=parameters or {},
+        )
+
+    @property
+    def lang(self) -> str:
+        return self.glossary.lang
+
+    def section(self, name: str) -> str:
+        """A section of prose with every number filled in."""
+        context = text_context(self.results, self.glossary, self.edition)
+        return render_section(self.text_dir, name, context)
+
+    def table(self, key: str) -> str:
+        """Table ``key`` (T1…T7, B1…B6) with title above and notes under."""
+        return build_table(key, self.results, self.glossary).markdown()
+
+    def _image(self, figure, stem: str, title: str, alt: str, note: str = "") -> str:
+        png, _ = figures.save_figure(figure, self.figures_dir, f"{stem}-{self.lang}")
+        relative = f"{self.figures_dir.name}/{png.name}"
+        lines = ["::: {.diagram-title}", title, ":::", "", f"![{alt}]({relative})", ""]
+        if note:
+            lines += ["::: {.note}", note, ":::", ""]
+        return "\n".join(lines)
+
+    def diagram(self, key: str, number: int) -> str:
+        """Diagram ``key`` (D1–D3): the Kaplan–Meier curves by group, numbers at risk below."""
+        g, event = self.glossary, DIAGRAM_EVENTS[key]
+        er = self.results.events[event]
+        figure = figures.km_figure(
+            er.curves,
+            {code: g[f"groups.{code}"] for code in GROUPS},
+            x_label=g["diagrams.x_axis"],
+            y_label=g["diagrams.y_axis"],
+            at_risk_label=g["diagrams.at_risk"],
+            lang=self.lang,
+        )
+        at_100 = er.shares[er.shares["day"] == 100].set_index("group")["cum_share_pct"]
+        shares = ", ".join(
+            f"{g[f'groups.{c}']} {fmt.percent(at_100.get(c), self.lang)} %" for c in GROUPS
+        )
+        alt = g.fill(
+            "diagrams.alt",
+            event=g[f"events.{event}"],
+            days=int(er.curves["day"].max()),
+            shares=shares,
+        )
+        note = (
+            f"{g['note']} {g['diagrams.note']} {g['groups_note']}\n\n"
+            f"{g['source']} {g.fill('source_text', dataset=self.results.dataset.name)}"
+        )
+        title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
+        return self._image(figure, key.lower(), title, alt, note)
+
+    def timeline(self) -> str:
+        """Figur 1: the experiment's timeline, drawn from the data's own dates."""
+        g, t = self.glossary, self.results.timeline
+        events = {
+            "randomisation": (t["randomisation_first"], t["randomisation_last"]),
+            "measures": (t["first_measure_start"], t["last_measure_start"]),
+            "file_review": (t["file_review_first"], t["file_review_last"]),
+        }
+        labels = {k: g[f"figures.timeline.{k}"] for k in events}
+        figure = figures.timeline_figure(events, labels, lang=self.lang)
+        alt = g.fill(
+            "figures.F1_alt",
+            start=fmt.date(t["randomisation_first"], self.lang),
+            end=fmt.date(t["file_review_last"], self.lang),
+        )
+        return self._image(figure, "f1", f"{g['figure_word']} 1 {g['figures.F1']}", alt)
+
+    def process(self) -> str:
+        """Figur 2: the case-handling process from case start to measure."""
+        g = self.glossary
+        labels = {k: g[f"figures.process.{k}"] for k in g["figures.process"]}
+        figure = figures.process_figure(labels)
+        return self._image(
+            figure, "f2", f"{g['figure_word']} 2 {g['figures.F2']}", g["figures.F2_alt"]
+        )
+
+    def variables(self) -> str:
+        """Bilaga 2's list of variables: each covariate and its categories, from the dictionary."""
+        g = self.glossary
+        dictionary = load_dictionary()
+        lines = []
+        for name in COVARIATES:
+            if name == "age_group":
+                categories = ", ".join(
+                    b.sv if self.lang == "sv" else b.en for b in dictionary.age_bins
+                )
+            else:
+                categories = ", ".join(g.category(name, c) for c in dictionary[name].codes)
+            lines.append(f"- **{g.column(name)}:** {categories}")
+        return "\n".join(lines) + "\n"
+
+    def provenance(self) -> str:
+        """The closing section: data, parameters, versions and time of the run."""
+        g, d = self.glossary, self.results.dataset
+        p = "provenance"
+        versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in LIBRARIES)
+        parameters = ", ".join(f"`{k}` = `{v}`" for k, v in self.parameters.items())
+        rows = [
+            (g[f"{p}.dataset"], f"`{d.name}`"),
+            (g[f"{p}.rows"], fmt.integer(d.rows, self.lang)),
+            (g[f"{p}.sha256"], f"`{d.sha256}`"),
+            (g[f"{p}.parameters"], parameters or fmt.MISSING),
+            (g[f"{p}.version"], metadata.version("rehabstats")),
+            (g[f"{p}.commit"], f"`{git_commit()}`"),
+            (g[f"{p}.libraries"], versions),
+            (g[f"{p}.platform"], f"Python {platform.python_version()}, {platform.system()}"),
+            (g[f"{p}.run_time"], dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ]
+        lines = [f"# {g[f'{p}.heading']}", ""] + [f"- **{k}:** {v}" for k, v in rows]
+        return "\n".join(lines) + "\n"
+
+
+def git_commit() -> str:
+    """The commit of the rehabstats checkout, or "unknown" outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()

@@ -1,0 +1,104 @@
+"""The machine-readable export: ``tables.json`` (unrounded) and ``tables.xlsx`` (for people).
+
+The shape of ``tables.json`` is an interface (documented in ``docs/tables-json.md``):
+top-level keys ``T1``…``T7``, ``B1``…``B6``, ``D1``…``D3``, each a list of row objects
+with the group codes ``control``, ``treatment``, ``declined``, ``treatment_arm``,
+``total``. Numbers are not rounded; missing numbers are ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from rehabstats.results import Results
+
+EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
+EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
+COX_TABLES = ("B3", "B4", "B5", "B6", "T7")
+KEY_ORDER = (
+    *("T1", "T2", "T3", "T4", "T5", "T6", "T7"),
+    *("B1", "B2", "B3", "B4", "B5", "B6"),
+    *("D1", "D2", "D3"),
+)
+EVENT_COLUMNS = ["group", "mean_days", "median_days", "n", "events", "share_pct", "left_out"]
+COX_COLUMNS = [
+    "term",
+    "hazard_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "stars",
+    "n",
+    "reference",
+]
+CURVE_COLUMNS = ["group", "day", "cum_share_pct", "at_risk"]
+
+
+def export_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """Every table and diagram of the report as a frame, keyed as in ``tables.json``."""
+    tables = {
+        "T1": results.flow[["step", "n"]],
+        "T2": results.arm_by_county,
+        "T3": results.group_by_county,
+        "B1": results.balance_by_arm,
+        "B2": results.balance_by_group,
+    }
+    for key, event in EVENT_TABLES.items():
+        tables[key] = results.events[event].table[EVENT_COLUMNS]
+    for key in COX_TABLES:
+        tables[key] = results.cox[key].table[COX_COLUMNS]
+    for key, event in EVENT_DIAGRAMS.items():
+        tables[key] = results.events[event].curves[CURVE_COLUMNS]
+    return {key: tables[key] for key in KEY_ORDER}
+
+
+def _plain(value: object) -> object:
+    """A JSON value: numpy scalars as Python numbers, NaN as null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    columns = list(frame.columns)
+    return [
+        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame.astype(object).itertuples(index=False)
+    ]
+
+
+def write_json(results: Results, path: Path) -> None:
+    """``tables.json``: unrounded numbers, keys in report order, byte-stable across runs."""
+    document = {key: _records(frame) for key, frame in export_tables(results).items()}
+    text = json.dumps(document, ensure_ascii=False, indent=1, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_xlsx(results: Results, path: Path) -> None:
+    """``tables.xlsx``: one sheet per table, rounded for reading, header bold and frozen."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for key, frame in export_tables(results).items():
+            frame.to_excel(writer, sheet_name=key, index=False)
+            sheet = writer.sheets[key]
+            sheet.freeze_panes = "A2"
+            for cells in sheet.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in cells)
+                sheet.column_dimensions[cells[0].column_letter].width = min(width, 12) + 4
+                for cell in cells[1:]:
+                    if isinstance(cell.value, float):
+                        cell.number_format = "0.000" if cells[0].value == "p_value" else "0.00"
+
+
+def write_exports(results: Results, directory: Path) -> tuple[Path, Path]:
+    """Write ``tables.json`` and ``tables.xlsx`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, xlsx_path = directory / "tables.json", directory / "tables.xlsx"
+    write_json(results, json_path)
+    write_xlsx(results, xlsx_path)
+    return json_path, xlsx_path

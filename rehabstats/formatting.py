@@ -1,0 +1,79 @@
+"""Numbers and dates as the series prints them, in Swedish or English.
+
+Swedish: decimal comma and a (non-breaking) space between thousands — "4 028", "1,27".
+English: "4,028", "1.27". Babel's CLDR data does the work; this module only fixes the
+series' choices (whole-number percentages, two-decimal hazard ratios, stars glued on).
+A missing value prints as an en dash, never as "nan".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALES = {"sv": "sv_SE", "en": "en_GB"}
+LANGUAGES = tuple(LOCALES)
+MISSING = "–"
+
+
+def _locale(lang: str) -> str:
+    try:
+        return LOCALES[lang]
+    except KeyError:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LOCALES)}") from None
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, lang: str, decimals: int = 0) -> str:
+    """A number with the language's separators, rounded half up to ``decimals`` places.
+
+    Half up, as official statistics round (48.5 → 49); Python and Babel round half even.
+    """
+    if _missing(value):
+        return MISSING
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(rounded, format=pattern, locale=_locale(lang))
+
+
+def integer(value: float | None, lang: str) -> str:
+    """A count: "4 028" / "4,028"."""
+    return number(value, lang, 0)
+
+
+def percent(value: float | None, lang: str) -> str:
+    """A percentage as a whole number, without the sign (tables say "procent")."""
+    return number(value, lang, 0)
+
+
+def hazard_ratio(value: float | None, stars: str, lang: str) -> str:
+    """A hazard ratio with two decimals and its stars: "1,27***"; "ref" rows as "ref"."""
+    if stars == "ref":
+        return "ref"
+    return number(value, lang, 2) + ("" if _missing(value) else stars)
+
+
+def p_value(value: float | None, lang: str) -> str:
+    """A p-value with three decimals; tiny ones as "<0,001"."""
+    if _missing(value):
+        return MISSING
+    if value < 0.001:
+        return "<" + number(0.001, lang, 3)
+    return number(value, lang, 3)
+
+
+def date(value: dt.date, lang: str, form: str = "long") -> str:
+    """A date as people write it: "15 september 2009" / "15 September 2009"."""
+    return format_date(value, format=form, locale=_locale(lang))
+
+
+def month(value: dt.date, lang: str) -> str:
+    """A month and year: "juni 2008" / "June 2008"."""
+    return format_date(value, format="LLLL y", locale=_locale(lang))

@@ -1,0 +1,55 @@
+"""The glossary: every label of the report in one language, looked up by key.
+
+A glossary is a YAML file per language (``reports/glossary/sv.yaml``, ``en.yaml``) with
+the same keys; code asks for ``glossary["tables.T4"]`` and never holds the words itself.
+Category labels come from the data dictionary, so they are not repeated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rehabstats.dictionary import load_dictionary
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """The labels of one language."""
+
+    lang: str
+    entries: dict[str, Any]
+
+    @classmethod
+    def load(cls, directory: Path, lang: str) -> Glossary:
+        """Read ``directory/<lang>.yaml``."""
+        path = Path(directory) / f"{lang}.yaml"
+        if not path.is_file():
+            raise ValueError(f"no glossary for language {lang!r} ({path})")
+        return cls(lang, yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def __getitem__(self, key: str) -> str:
+        node: Any = self.entries
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    def fill(self, key: str, **values: object) -> str:
+        """The label ``key`` with its ``{placeholders}`` filled in."""
+        return self[key].format(**values)
+
+    def category(self, column: str, code: str) -> str:
+        """The label of a category code, from the data dictionary."""
+        dictionary = load_dictionary()
+        if column == "age_group":
+            return next(getattr(b, self.lang) for b in dictionary.age_bins if b.code == code)
+        return dictionary[column].label(code, self.lang)
+
+    def column(self, column: str) -> str:
+        """The label of a data column (or the age group), from the data dictionary."""
+        if column == "age_group":
+            return self["balance.age"]
+        return getattr(load_dictionary()[column], self.lang)

@@ -1,0 +1,133 @@
+"""Every number of the report, computed once per dataset and shared by both languages.
+
+:func:`analyse` runs the whole one-way flow — load → validate → study population →
+statistics — and returns :class:`Results`: plain DataFrames and dataclasses that the
+notebook, the export and the tests all read. Nothing here knows about languages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rehabstats import cox, descriptive, survival
+from rehabstats.loading import load
+from rehabstats.population import EVENTS, Cohort, derive_cohort
+from rehabstats.validation import ContractError, ValidationReport, validate
+
+KM_CHECKPOINTS = (60, 100)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Which data the results come from: enough to find and verify the file again."""
+
+    name: str
+    rows: int
+    sha256: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventResults:
+    """Tabell 4–6 and Diagram 1–3 for one event."""
+
+    table: pd.DataFrame
+    logrank: survival.LogRank
+    curves: pd.DataFrame
+    shares: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Results:
+    """The report's results; see the module doc."""
+
+    dataset: DatasetInfo
+    flow: pd.DataFrame
+    accounting: pd.DataFrame
+    arm_by_county: pd.DataFrame
+    group_by_county: pd.DataFrame
+    balance_by_arm: pd.DataFrame
+    balance_by_group: pd.DataFrame
+    events: dict[str, EventResults]
+    cox: dict[str, cox.CoxResult]
+    timeline: dict[str, pd.Timestamp]
+
+    def save(self, path: Path) -> None:
+        """Store the results for the notebooks of every language (one computation)."""
+        path.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @staticmethod
+    def open(path: Path) -> Results:
+        """Read results stored by :meth:`save` in this same run."""
+        return pickle.loads(Path(path).read_bytes())
+
+
+def _timeline(cohort: Cohort) -> dict[str, pd.Timestamp]:
+    """The experiment's own dates, for Figur 1 and the introduction."""
+    cases = cohort.cases
+    measures = cases.loc[cases["measure_observed"], "measure_date"]
+    return {
+        "randomisation_first": cases["randomisation_date"].min(),
+        "randomisation_last": cases["randomisation_date"].max(),
+        "first_measure_start": measures.min(),
+        "last_measure_start": measures.max(),
+        "file_review_first": cases["followup_end_date"].min(),
+        "file_review_last": cases["followup_end_date"].max(),
+    }
+
+
+def _event_results(cases: pd.DataFrame, event: str) -> EventResults:
+    return EventResults(
+        table=survival.event_table(cases, event),
+        logrank=survival.logrank(cases, event),
+        curves=survival.km_curves(cases, event),
+        shares=survival.km_shares(cases, event, KM_CHECKPOINTS),
+    )
+
+
+def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
+    """All tables and diagrams of the report from one study population."""
+    cases = cohort.cases
+    return Results(
+        dataset=dataset,
+        flow=cohort.flow(),
+        accounting=cohort.event_accounting(),
+        arm_by_county=descriptive.county_table(cases, by="arm_group"),
+        group_by_county=descriptive.county_table(cases, by="group"),
+        balance_by_arm=descriptive.balance_by_arm(cases),
+        balance_by_group=descriptive.balance_by_group(cases),
+        events={event: _event_results(cases, event) for event in EVENTS},
+        cox={
+            "B3": cox.cox_meeting(cases),
+            "B4": cox.cox_plan(cases),
+            "B5": cox.cox_measure_model1(cases),
+            "B6": cox.cox_measure_model2(cases),
+            "T7": cox.cox_timing(cases),
+        },
+        timeline=_timeline(cohort),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, for the provenance section."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def analyse(path: str | Path) -> Results:
+    """Load, validate and analyse a data file; :class:`ContractError` if it is unusable."""
+    path = Path(path)
+    report: ValidationReport
+    report, typed = validate(load(path))
+    if not report.ok:
+        raise ContractError(report)
+    dataset = DatasetInfo(path.name, report.n_rows, file_sha256(path), report.notes)
+    return compute_results(derive_cohort(typed), dataset)

@@ -1,0 +1,340 @@
+"""The report's tables in one language: computed results → titled, noted, formatted tables.
+
+Each builder takes :class:`~rehabstats.results.Results` and a
+:class:`~rehabstats.glossary.Glossary` and returns a :class:`Table` of strings in the
+series' style: the title above ("Tabell 4 Uppgifter om avstämningsmöte"), Anm: and
+Källa: lines under, the total row in bold. :meth:`Table.markdown` writes the pandoc
+Markdown that the rendering engine turns into HTML and PDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rehabstats import formatting as fmt
+from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
+from rehabstats.dictionary import load_dictionary
+from rehabstats.glossary import Glossary
+from rehabstats.population import GROUPS, LEFT_OUT
+from rehabstats.results import Results
+
+EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A formatted table: every cell already a string in the report's language."""
+
+    label: str
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...]
+    source: str
+    bold_rows: frozenset[int] = frozenset()
+
+    @property
+    def caption(self) -> str:
+        return f"{self.label} {self.title}"
+
+    def markdown(self) -> str:
+        """Pandoc Markdown: caption line, pipe table, then a ``.note`` div."""
+        align = ["---"] + ["--:"] * (len(self.header) - 1)
+        lines = [f"Table: {self.caption}", "", _pipe_row(self.header), _pipe_row(align)]
+        for i, row in enumerate(self.rows):
+            cells = [f"**{c}**" if i in self.bold_rows and c else c for c in row]
+            lines.append(_pipe_row(cells))
+        notes = [*self.notes, self.source]
+        lines += ["", "::: {.note}", *"\n\n".join(notes).splitlines(), ":::", ""]
+        return "\n".join(lines)
+
+
+def _pipe_row(cells: list[str] | tuple[str, ...]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _source(results: Results, glossary: Glossary) -> str:
+    return f"{glossary['source']} {glossary.fill('source_text', dataset=results.dataset.name)}"
+
+
+def _note(glossary: Glossary, *lines: str) -> tuple[str, ...]:
+    """The "Anm:" paragraph: the note word, then each line."""
+    return (f"{glossary['note']} " + " ".join(lines),)
+
+
+# --- population and descriptive tables ----------------------------------------------------
+
+
+def population_table(results: Results, glossary: Glossary) -> Table:
+    """Tabell 1: the flow from the register extract to the individuals studied."""
+    lang = glossary.lang
+    flow = results.flow
+    rows = tuple(
+        (glossary[f"flow.{step}"], fmt.integer(n, lang))
+        for step, n in flow[["step", "n"]].itertuples(index=False)
+    )
+    excluded = flow.loc[flow["excluded"], "n"].sum()
+    studied = int(flow.loc[flow["step"] == "studied", "n"].iloc[0])
+    accounted = (
+        f"{fmt.integer(excluded, lang)} + {fmt.integer(studied, lang)} = "
+        f"{fmt.integer(excluded + studied, lang)}"
+    )
+    return Table(
+        label=f"{glossary['table_word']} 1",
+        title=glossary["tables.T1"],
+        header=("", glossary["columns.cases"]),
+        rows=rows,
+        notes=_note(glossary, glossary.fill("table_notes.T1", accounted=accounted)),
+        source=_source(results, glossary),
+        bold_rows=frozenset({len(rows) - 1}),
+    )
+
+
+def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
+    lang = glossary.lang
+    frame = results.arm_by_county if key == "T2" else results.group_by_county
+    groups = ["control", "treatment_arm"] if key == "T2" else list(GROUPS)
+    counties = frame.set_index("category")
+    header = (
+        "",
+        *(glossary.category("county", c) for c in counties.index[:-1]),
+        glossary["columns.county_total"],
+    )
+    rows = [(glossary[f"groups.{g}"], *(fmt.percent(v, lang) for v in counties[g])) for g in groups]
+    rows.append(
+        (
+            glossary["columns.total_n_row"],
+            *(f"100 ({fmt.integer(n, lang)})" for n in counties["n"]),
+        )
+    )
+    return Table(
+        label=f"{glossary['table_word']} {key[1:]}",
+        title=glossary[f"tables.{key}"],
+        header=header,
+        rows=tuple(rows),
+        notes=_note(glossary, glossary[f"table_notes.{key}"], glossary["groups_note"]),
+        source=_source(results, glossary),
+        bold_rows=frozenset({len(rows) - 1}),
+    )
+
+
+def _balance_rows(frame: pd.DataFrame, columns: list[str], glossary: Glossary) -> list[tuple]:
+    """Rows of B1/B2: age statistics, then each variable's heading and its categories."""
+    lang = glossary.lang
+    has_p = "p_value" in frame.columns
+    rows: list[tuple] = []
+    by_key = frame.set_index(["variable", "category"])
+
+    def values(key: tuple[str, str], decimals: int) -> tuple[str, ...]:
+        row = by_key.loc[key]
+        cells = tuple(fmt.number(row[c], lang, decimals) for c in columns)
+        return cells + ((fmt.p_value(row["p_value"], lang),) if has_p else ())
+
+    for stat in ("mean", "median", "sd"):
+        decimals = 1 if stat == "sd" else 0
+        rows.append((glossary[f"balance.age_{stat}"], *values(("age", stat), decimals)))
+    dictionary = load_dictionary()
+    for variable in BALANCE_VARIABLES:
+        exported = EXPORT_VARIABLE.get(variable, variable)
+        rows.append((glossary.column(variable), *[""] * (len(columns) + has_p)))
+        for code in dictionary[variable].codes:
+            label = glossary.category(variable, code)
+            rows.append((label, *values((exported, code), 0)))
+    n = by_key.loc[("n", "n")]
+    rows.append(
+        (
+            glossary["balance.n"],
+            *(fmt.integer(n[c], lang) for c in columns),
+            *([""] if has_p else []),
+        )
+    )
+    return rows
+
+
+def _heading_rows(rows: list[tuple]) -> frozenset[int]:
+    """Variable headings (rows whose cells are all empty) and the last row are bold."""
+    return frozenset(i for i, r in enumerate(rows) if not any(r[1:])) | {len(rows) - 1}
+
+
+def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
+    if key == "B1":
+        frame, columns = results.balance_by_arm, ["control", "treatment_arm", "total"]
+    else:
+        frame, columns = results.balance_by_group, [*GROUPS, "total"]
+    header = ("", *(glossary[f"groups.{c}"] for c in columns))
+    if key == "B1":
+        header += (glossary["columns.p_value"],)
+    rows = _balance_rows(frame, columns, glossary)
+    lines = [glossary["groups_note"]] + ([glossary["table_notes.B1"]] if key == "B1" else [])
+    return Table(
+        label=f"{glossary['table_word']} {key}",
+        title=glossary[f"tables.{key}"],
+        header=header,
+        rows=tuple(rows),
+        notes=_note(glossary, *lines),
+        source=_source(results, glossary),
+        bold_rows=_heading_rows(rows),
+    )
+
+
+# --- time to event ------------------------------------------------------------------------
+
+
+def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
+    lang = glossary.lang
+    accounting = results.accounting.query("event == @event")
+    counts = accounting.groupby("status", observed=True)["n"].sum()
+    left = {r: int(counts.get(r, 0)) for r in LEFT_OUT if counts.get(r, 0)}
+    if not left:
+        return glossary["left_out_none"]
+    reasons = "; ".join(
+        glossary.fill(f"reasons.{r}", n=fmt.integer(n, lang)) for r, n in left.items()
+    )
+    return glossary.fill("left_out_note", n=fmt.integer(sum(left.values()), lang), reasons=reasons)
+
+
+def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:
+    p = results.events[event].logrank.overall.p_value
+    shown = fmt.p_value(p, glossary.lang)
+    relation = f"< {shown[1:]}" if shown.startswith("<") else f"= {shown}"
+    return glossary.fill("logrank_note", p=relation)
+
+
+def event_table(results: Results, glossary: Glossary, key: str) -> Table:
+    """Tabell 4–6: days to the event, cases analysed and share with the event, by group."""
+    lang = glossary.lang
+    event = EVENT_OF_TABLE[key]
+    frame = results.events[event].table
+    rows = tuple(
+        (
+            glossary[f"groups.{r.group}"],
+            fmt.number(r.mean_days, lang),
+            fmt.number(r.median_days, lang),
+            fmt.integer(r.n, lang),
+            fmt.percent(r.share_pct, lang),
+        )
+        for r in frame.itertuples(index=False)
+    )
+    header = (
+        "",
+        *(glossary[f"columns.{c}"] for c in ("mean_days", "median_days", "n", "share_pct")),
+    )
+    notes = _note(
+        glossary,
+        glossary["groups_note"],
+        _left_out_line(results, event, glossary),
+        _logrank_line(results, event, glossary),
+    )
+    return Table(
+        label=f"{glossary['table_word']} {key[1:]}",
+        title=glossary[f"tables.{key}"],
+        header=header,
+        rows=rows,
+        notes=notes,
+        source=_source(results, glossary),
+        bold_rows=frozenset({len(rows) - 1}),
+    )
+
+
+# --- Cox regressions ----------------------------------------------------------------------
+
+
+def _term_label(term: str, glossary: Glossary) -> str:
+    """The printed label of a Cox term such as ``group:treatment`` or ``plan_window:0-30``."""
+    name, _, level = term.partition(":")
+    if name == "group":
+        return glossary[f"groups.{level}"]
+    if name in ("meeting", "plan"):
+        return glossary[f"terms.{name}_{level}"]
+    if name.endswith("_window"):
+        event = name.removesuffix("_window")
+        if level == "none":
+            return glossary[f"terms.{event}_none"]
+        return glossary.fill(f"terms.{event}_window", window=level.replace("-", "–"))
+    return f"{glossary.column(name)}: {glossary.category(name, level)}"
+
+
+SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "B3": (("group_heading", ("group",)),),
+    "B4": (("group_heading", ("group",)),),
+    "B5": (
+        ("group_heading", ("group",)),
+        ("meeting_heading", ("meeting",)),
+        ("plan_heading", ("plan",)),
+    ),
+    "B6": (
+        ("group_heading", ("group",)),
+        ("meeting_heading", ("meeting_window",)),
+        ("plan_heading", ("plan_window",)),
+    ),
+    "T7": (
+        ("meeting_heading", ("meeting_window",)),
+        ("plan_heading", ("plan_window",)),
+    ),
+}
+
+
+def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
+    """B3–B6 and Tabell 7: hazard ratios with stars and N for the terms the report shows."""
+    lang = glossary.lang
+    result = results.cox[key]
+    table = result.table
+    rows: list[tuple[str, ...]] = []
+    for heading, prefixes in SHOWN_TERMS[key]:
+        rows.append((glossary[f"terms.{heading}"], "", ""))
+        shown = table[table["term"].str.partition(":")[0].isin(prefixes)]
+        for r in shown.itertuples(index=False):
+            rows.append(
+                (
+                    _term_label(r.term, glossary),
+                    fmt.hazard_ratio(r.hazard_ratio, r.stars, lang),
+                    fmt.integer(r.n, lang),
+                )
+            )
+    lines = [glossary["groups_note"]]
+    if key in ("T7", "B6"):
+        lines.append(glossary[f"table_notes.{key}"])
+    if result.converged:
+        lines.append(
+            glossary.fill(
+                "cox_note", n=fmt.integer(result.n, lang), events=fmt.integer(result.events, lang)
+            )
+        )
+    else:
+        lines.append(glossary.fill("cox_not_fitted", problem=result.problem))
+    lines.append(glossary["stars_note"])
+    label = f"{glossary['table_word']} {key[1:] if key.startswith('T') else key}"
+    return Table(
+        label=label,
+        title=glossary[f"tables.{key}"],
+        header=("", glossary["columns.hazard_ratio"], glossary["columns.n_cases"]),
+        rows=tuple(rows),
+        notes=_note(glossary, *lines),
+        source=_source(results, glossary),
+        bold_rows=frozenset(i for i, r in enumerate(rows) if not any(r[1:])),
+    )
+
+
+BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
+    "T1": population_table,
+    "T2": lambda r, g: _county_table(r, g, "T2"),
+    "T3": lambda r, g: _county_table(r, g, "T3"),
+    "T4": lambda r, g: event_table(r, g, "T4"),
+    "T5": lambda r, g: event_table(r, g, "T5"),
+    "T6": lambda r, g: event_table(r, g, "T6"),
+    "T7": lambda r, g: cox_table(r, g, "T7"),
+    "B1": lambda r, g: _balance_table(r, g, "B1"),
+    "B2": lambda r, g: _balance_table(r, g, "B2"),
+    "B3": lambda r, g: cox_table(r, g, "B3"),
+    "B4": lambda r, g: cox_table(r, g, "B4"),
+    "B5": lambda r, g: cox_table(r, g, "B5"),
+    "B6": lambda r, g: cox_table(r, g, "B6"),
+}
+
+
+def build_table(key: str, results: Results, glossary: Glossary) -> Table:
+    """The formatted table ``key`` (``T1``…``T7``, ``B1``…``B6``)."""
+    return BUILDERS[key](results, glossary)

@@ -1,0 +1,169 @@
+"""The report's prose: editable Markdown per language, numbers and words from the results.
+
+Each section is a Jinja template (``reports/text/<lang>/<section>.md``) that an analyst
+can edit without touching code. :func:`text_context` gives every template the same
+values — numbers already formatted for the language, and words that follow the data
+("högre"/"lägre", "signifikant" or not, "dubbelt så hög" only when it is). A missing
+placeholder is an error (``StrictUndefined``), so nothing is left unfilled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from rehabstats import formatting as fmt
+from rehabstats.glossary import Glossary
+from rehabstats.population import EVENTS, GROUPS
+from rehabstats.results import KM_CHECKPOINTS, Results
+
+SIGNIFICANCE = 0.05
+GROUP_CODES = (*GROUPS, "total")
+
+
+def comparison(value: float, reference: float) -> str:
+    """The word key for ``value`` against ``reference``: higher, lower (or same)."""
+    if pd.isna(value) or pd.isna(reference) or value == reference:
+        return "same"
+    return "higher" if value > reference else "lower"
+
+
+def ratio_word(hazard_ratio: float) -> str:
+    """The word key for a hazard ratio: twice / more than twice / higher / lower.
+
+    "Twice as high" only when the ratio rounds to 2,0; above that "more than twice".
+    """
+    if pd.isna(hazard_ratio):
+        return "same"
+    if round(hazard_ratio, 1) == 2.0:
+        return "twice"
+    if hazard_ratio > 2.0:
+        return "more_than_twice"
+    return comparison(hazard_ratio, 1.0)
+
+
+class Words:
+    """Glossary words for keys computed from the data."""
+
+    def __init__(self, glossary: Glossary) -> None:
+        self.glossary = glossary
+
+    def __call__(self, key: str) -> str:
+        return self.glossary[f"words.{key}"]
+
+    def significant(self, p_value: float) -> str:
+        ok = not pd.isna(p_value) and p_value < SIGNIFICANCE
+        return self("significant" if ok else "not_significant")
+
+    def days(self, value: float, reference: float) -> str:
+        """Shorter or longer time to the event."""
+        key = comparison(value, reference)
+        return self({"higher": "longer", "lower": "shorter"}.get(key, key))
+
+
+def _by_group(frame: pd.DataFrame, column: str, lang: str, decimals: int = 0) -> dict[str, str]:
+    values = frame.set_index("group")[column]
+    return {g: fmt.number(values.get(g), lang, decimals) for g in GROUP_CODES}
+
+
+def _event_context(results: Results, event: str, glossary: Glossary) -> dict:
+    """Numbers and words about one event (Tabell 4–6, Diagram 1–3, B3–B5)."""
+    lang, words = glossary.lang, Words(glossary)
+    er = results.events[event]
+    table = er.table.set_index("group")
+    shares = er.shares.pivot(index="group", columns="day", values="cum_share_pct")
+    tests = er.logrank
+    context = {
+        "name": glossary[f"events.{event}"],
+        "mean": _by_group(er.table, "mean_days", lang),
+        "median": _by_group(er.table, "median_days", lang),
+        "n": _by_group(er.table, "n", lang),
+        "share": _by_group(er.table, "share_pct", lang),
+        "left_out": fmt.integer(table.loc["total", "left_out"], lang),
+        "logrank_p": fmt.p_value(tests.overall.p_value, lang),
+        "treatment_vs_control": words.significant(tests.treatment_vs_control.p_value),
+        "declined_vs_control": words.significant(tests.declined_vs_control.p_value),
+        "treatment_days": words.days(
+            table.loc["treatment", "median_days"], table.loc["control", "median_days"]
+        ),
+        "declined_days": words.days(
+            table.loc["declined", "median_days"], table.loc["control", "median_days"]
+        ),
+        "treatment_share": words(
+            comparison(table.loc["treatment", "share_pct"], table.loc["control", "share_pct"])
+        ),
+        "declined_share": words(
+            comparison(table.loc["declined", "share_pct"], table.loc["control", "share_pct"])
+        ),
+    }
+    for day in KM_CHECKPOINTS:
+        context[f"km{day}"] = {g: fmt.percent(shares.loc[g, day], lang) for g in GROUPS}
+    return context
+
+
+def _cox_context(results: Results, key: str, glossary: Glossary) -> dict:
+    """Hazard ratios of one model, keyed by term (``group_treatment``, ``meeting_yes``…)."""
+    lang, words = glossary.lang, Words(glossary)
+    context = {}
+    for row in results.cox[key].table.itertuples(index=False):
+        name = row.term.replace(":", "_").replace("-", "_").replace("+", "plus")
+        context[name] = {
+            "hr": fmt.hazard_ratio(row.hazard_ratio, row.stars, lang),
+            "value": fmt.number(row.hazard_ratio, lang, 2),
+            "word": words(ratio_word(row.hazard_ratio)),
+            "significant": words.significant(row.p_value),
+        }
+    return context
+
+
+def _population_context(results: Results, lang: str) -> dict:
+    flow = results.flow.set_index("step")["n"]
+    groups = results.balance_by_group.set_index(["variable", "category"]).loc[("n", "n")]
+    studied = flow["studied"]
+    return {
+        **{step: fmt.integer(n, lang) for step, n in flow.items()},
+        **{f"n_{g}": fmt.integer(groups[g], lang) for g in (*GROUPS, "total")},
+        "n_treatment_arm": fmt.integer(groups["treatment"] + groups["declined"], lang),
+        "pct_treatment_arm": fmt.percent(
+            100 * (groups["treatment"] + groups["declined"]) / studied, lang
+        ),
+        "pct_declined_of_all": fmt.percent(100 * groups["declined"] / studied, lang),
+        "pct_declined_of_arm": fmt.percent(
+            100 * groups["declined"] / (groups["treatment"] + groups["declined"]), lang
+        ),
+    }
+
+
+def _dates_context(results: Results, lang: str) -> dict:
+    return {
+        key: {"date": fmt.date(value, lang), "month": fmt.month(value, lang)}
+        for key, value in results.timeline.items()
+        if not pd.isna(value)
+    }
+
+
+def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
+    """Everything a prose template may quote, formatted for the glossary's language."""
+    lang = glossary.lang
+    return {
+        "edition": edition,
+        "dataset": results.dataset.name,
+        "population": _population_context(results, lang),
+        "dates": _dates_context(results, lang),
+        **{event: _event_context(results, event, glossary) for event in EVENTS},
+        "cox": {key: _cox_context(results, key, glossary) for key in results.cox},
+        "groups": {g: glossary[f"groups.{g}"] for g in (*GROUPS, "treatment_arm", "total")},
+    }
+
+
+def render_section(directory: Path, name: str, context: dict) -> str:
+    """The Markdown of one section: ``directory/<name>.md`` with every placeholder filled."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return environment.get_template(f"{name}.md").render(**context)
