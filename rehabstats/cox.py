@@ -1,0 +1,435 @@
+"""Cox proportional-hazards models: Bilaga 2 tables B3–B6 and Tabell 7.
+
+:func:`fit_cox` wraps lifelines' ``CoxPHFitter`` (Efron's method for tied times, no
+penalty) and builds the design matrix itself, so that every reference category is the
+data dictionary's and every row of the result is labelled ``variable:level``. A model
+that cannot be estimated comes back with ``converged=False``, a ``problem`` and NaN
+ratios: never an exception, never a number that means nothing.
+
+Two kinds of term: the terms the table is about (group, meeting, plan, their timing)
+must be estimable or the model fails; covariates that the model only adjusts for are
+simplified with a note instead (a category without cases is left out; a covariate with
+one level is dropped; the cases of a category without a single event are left out,
+which is where the fit would go anyway, since their hazard ratio tends to zero).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+from rehabstats.dictionary import load_dictionary
+from rehabstats.population import GROUPS, USABLE
+
+COVARIATES = (
+    "sex",
+    "age_group",
+    "birth_country",
+    "education",
+    "employment",
+    "county",
+    "diagnosis",
+    "benefit",
+    "extent",
+)
+WINDOWS = ("0-30", "31-60", "61-90", "91+")
+# Right-closed bins on whole days: 0–30, 31–60, 61–90, 91 and later.
+WINDOW_EDGES = (-np.inf, 30.0, 60.0, 90.0, np.inf)
+NO_EVENT = "none"
+STARS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
+TABLE_COLUMNS = [
+    "term",
+    "variable",
+    "level",
+    "reference",
+    "n",
+    "coef",
+    "se",
+    "hazard_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "stars",
+]
+# lifelines warns, rather than raises, when Newton-Raphson did not settle; these
+# warnings mean the estimates cannot be trusted.
+FIT_FAILURE_WARNINGS = ("Newton-Raphson", "The log-likelihood is getting suspiciously")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a Cox model.
+
+    With ``reference`` None the column is numeric and enters as it is; otherwise it is
+    categorical, with one dummy per level except the reference. ``adjust`` marks a
+    covariate the model only adjusts for (see the module doc). ``absent`` names a level
+    coded 0 in every dummy and given no row, because another term carries it: in
+    Tabell 7 the timing of a meeting that never happened is carried by meeting yes/no.
+    """
+
+    column: str
+    reference: str | None = None
+    adjust: bool = False
+    absent: str | None = None
+
+    @property
+    def categorical(self) -> bool:
+        return self.reference is not None
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted (or refused) Cox model.
+
+    ``table`` has one row per term level (``TABLE_COLUMNS``): ``term`` is
+    ``variable:level`` (a numeric term is its column name), ``n`` the cases of that
+    level in the model's sample, ``stars`` "***"/"**"/"*" at p < 0.01/0.05/0.10 and
+    "ref" on reference rows. ``n`` and ``events`` describe the model's sample.
+    """
+
+    table: pd.DataFrame
+    n: int
+    events: int
+    converged: bool
+    problem: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def stars(p_value: float) -> str:
+    """The series' significance stars for a p-value ("" when not significant or NaN)."""
+    return next((mark for limit, mark in STARS if p_value < limit), "")
+
+
+def _levels(values: pd.Series) -> list:
+    """A categorical column's levels: its declared categories, else the values seen."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return list(values.cat.categories)
+    return sorted(values.dropna().unique())
+
+
+def _label(term: Term, level: object) -> str:
+    return f"{term.column}:{level}" if term.categorical else term.column
+
+
+def _estimated(sample: pd.DataFrame, term: Term) -> list:
+    """The levels of a categorical term that get a dummy: present, not reference/absent."""
+    counts = sample[term.column].value_counts()
+    skip = (term.reference, term.absent)
+    return [lv for lv in _levels(sample[term.column]) if counts.get(lv, 0) > 0 and lv not in skip]
+
+
+def _design(sample: pd.DataFrame, duration: str, event: str, terms: Sequence[Term]) -> pd.DataFrame:
+    """Durations, event indicator and one column per estimated coefficient."""
+    columns = {duration: sample[duration].astype(float), event: sample[event].astype(int)}
+    for term in terms:
+        values = sample[term.column]
+        if not term.categorical:
+            columns[term.column] = values.astype(float)
+            continue
+        for level in _estimated(sample, term):
+            columns[_label(term, level)] = values.eq(level).astype(float)
+    return pd.DataFrame(columns, index=sample.index)
+
+
+def _without_silent_levels(
+    sample: pd.DataFrame, event: str, terms: Sequence[Term]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out the cases of covariate categories that have cases but no events.
+
+    Such a category's hazard ratio tends to zero and the fit then behaves as if its
+    cases were not there; leaving them out gives that limit without a diverging fit.
+    Repeated, because leaving cases out can silence another category.
+    """
+    notes: list[str] = []
+    covariates = [t for t in terms if t.adjust and t.categorical]
+    while True:
+        silent = []
+        for term in covariates:
+            events = sample.groupby(term.column, observed=True)[event].sum()
+            silent += [(term, lv) for lv, k in events.items() if k == 0]
+        if not silent:
+            return sample, notes
+        for term, level in silent:
+            drop = sample[term.column].eq(level).to_numpy()
+            notes.append(
+                f"{_label(term, level)}: none of its {int(drop.sum())} cases had the event; "
+                "they are left out of the model (the hazard ratio would tend to 0)"
+            )
+            sample = sample.loc[~drop]
+
+
+def _simplified_covariate(sample: pd.DataFrame, term: Term) -> tuple[Term | None, list[str]]:
+    """A covariate fit for estimation: None when it does not vary, with notes."""
+    values = sample[term.column]
+    if not term.categorical:
+        if values.nunique() < 2:
+            return None, [f"{term.column}: does not vary in the sample; dropped from the model"]
+        return term, []
+    counts = values.value_counts()
+    empty = [lv for lv in _levels(values) if counts.get(lv, 0) == 0 and lv != term.absent]
+    notes = [f"{_label(term, lv)}: no cases in the sample" for lv in empty]
+    present = [lv for lv in _levels(values) if counts.get(lv, 0) > 0]
+    if len(present) < 2:
+        return None, [
+            *notes,
+            f"{term.column}: a single level in the sample; dropped from the model",
+        ]
+    if term.reference not in present:
+        largest = counts.idxmax()
+        notes.append(
+            f"{term.column}: reference {term.reference} has no cases; {largest} used instead"
+        )
+        term = replace(term, reference=largest)
+    return term, notes
+
+
+def _not_estimable(sample: pd.DataFrame, event: str, term: Term) -> str | None:
+    """Why a term the table is about cannot be estimated, or None when it can."""
+    values = sample[term.column]
+    if not term.categorical:
+        return None if values.nunique() > 1 else f"{term.column} does not vary in the sample"
+    counts = sample.groupby(term.column, observed=False)[event].agg(["size", "sum"])
+    for level in _levels(values):
+        if level == term.absent:
+            continue
+        if counts.loc[level, "size"] == 0:
+            return f"no cases with {term.column} = {level} in the sample"
+        if counts.loc[level, "sum"] == 0:
+            return f"no events among the cases with {term.column} = {level}"
+    return None
+
+
+def _prepared(
+    sample: pd.DataFrame, event: str, terms: Sequence[Term]
+) -> tuple[pd.DataFrame, list[Term], str | None, list[str]]:
+    """The sample and terms to estimate, the reason the model cannot be fitted, notes."""
+    if len(sample) == 0:
+        return sample, list(terms), "no cases in the sample", []
+    if not sample[event].any():
+        return sample, list(terms), "no events in the sample", []
+    sample, notes = _without_silent_levels(sample, event, terms)
+    kept: list[Term] = []
+    for term in terms:
+        simplified, term_notes = _simplified_covariate(sample, term) if term.adjust else (term, [])
+        notes += term_notes
+        if simplified is not None:
+            kept.append(simplified)
+    problems = (_not_estimable(sample, event, t) for t in kept if not t.adjust)
+    return sample, kept, next((p for p in problems if p), None), notes
+
+
+def _plain(message: object) -> str:
+    """lifelines' message on one line, without its pointer to the documentation."""
+    return " ".join(str(message).split()).split(" Please see")[0]
+
+
+def _fit(
+    design: pd.DataFrame, duration: str, event: str
+) -> tuple[pd.DataFrame | None, str | None, list[str]]:
+    """lifelines' estimates (its ``summary``), or None and why; other warnings as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event)
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
+            return None, f"the model could not be fitted: {_plain(error)}", []
+    messages = [_plain(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    failures = [m for m in messages if m.startswith(FIT_FAILURE_WARNINGS)]
+    if failures:
+        return None, f"the model did not converge: {failures[0]}", []
+    summary = fitter.summary
+    if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
+        return None, "the model gave non-finite estimates", []
+    return summary, None, messages
+
+
+def _rows(
+    sample: pd.DataFrame, terms: Sequence[Term], summary: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The result table: every level of every term, with estimates where there are any."""
+    rows = []
+    for term in terms:
+        values = sample[term.column]
+        levels = [lv for lv in _levels(values) if lv != term.absent] if term.categorical else [None]
+        for level in levels:
+            label = _label(term, level)
+            is_reference = term.categorical and level == term.reference
+            n = int(values.eq(level).sum()) if term.categorical else len(sample)
+            rows.append(_row(term.column, level, label, is_reference, n, summary))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def _row(
+    variable: str,
+    level: object,
+    label: str,
+    is_reference: bool,
+    n: int,
+    summary: pd.DataFrame | None,
+) -> dict[str, object]:
+    """One row of the result table; NaN estimates when the model or the level has none."""
+    row = {"term": label, "variable": variable, "level": level, "reference": is_reference, "n": n}
+    estimate = dict.fromkeys(("coef", "se", "hazard_ratio", "ci_low", "ci_high", "p_value"), np.nan)
+    if summary is not None and is_reference:
+        estimate.update(coef=0.0, hazard_ratio=1.0)
+    elif summary is not None and label in summary.index:
+        s = summary.loc[label]
+        estimate.update(
+            coef=s["coef"],
+            se=s["se(coef)"],
+            hazard_ratio=s["exp(coef)"],
+            ci_low=s["exp(coef) lower 95%"],
+            ci_high=s["exp(coef) upper 95%"],
+            p_value=s["p"],
+        )
+    return {**row, **estimate, "stars": "ref" if is_reference else stars(estimate["p_value"])}
+
+
+def fit_cox(data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]) -> CoxResult:
+    """Fit a Cox model of ``duration``/``event`` on ``terms`` (Efron ties, no penalty).
+
+    Rows with a missing value in any model column make the model fail rather than being
+    dropped unseen. See :class:`CoxResult` for what comes back.
+    """
+    terms = tuple(terms)
+    sample = data[[duration, event, *(t.column for t in terms)]]
+    missing = sample.columns[sample.isna().any()].tolist()
+    if missing:
+        problem = f"missing values in {', '.join(missing)}"
+        return _refused(sample.dropna(), event, terms, problem, [])
+    sample, kept, problem, notes = _prepared(sample, event, terms)
+    if problem:
+        return _refused(sample, event, kept, problem, notes)
+    summary, problem, fit_notes = _fit(_design(sample, duration, event, kept), duration, event)
+    if summary is None:
+        return _refused(sample, event, kept, problem, notes)
+    table = _rows(sample, kept, summary)
+    return CoxResult(table, len(sample), int(sample[event].sum()), True, None, (*notes, *fit_notes))
+
+
+def _refused(
+    sample: pd.DataFrame, event: str, terms: Sequence[Term], problem: str | None, notes: list[str]
+) -> CoxResult:
+    """A model that could not be fitted: the rows and counts, NaN estimates, the reason."""
+    table = _rows(sample, terms, None)
+    return CoxResult(table, len(sample), int(sample[event].sum()), False, problem, tuple(notes))
+
+
+# The report's models ---------------------------------------------------------------
+
+
+def covariate_terms() -> tuple[Term, ...]:
+    """The covariates of every model, with the data dictionary's reference categories."""
+    dictionary = load_dictionary()
+    return tuple(
+        Term(
+            name,
+            dictionary.age_reference if name == "age_group" else dictionary[name].reference,
+            adjust=True,
+        )
+        for name in COVARIATES
+    )
+
+
+def _covariate_dtypes() -> dict[str, pd.CategoricalDtype]:
+    """Each covariate's categories in the dictionary's order."""
+    dictionary = load_dictionary()
+    age_groups = tuple(b.code for b in dictionary.age_bins)
+    return {
+        name: pd.CategoricalDtype(age_groups if name == "age_group" else dictionary[name].codes)
+        for name in COVARIATES
+    }
+
+
+def _yes_no(observed: pd.Series) -> pd.Categorical:
+    return pd.Categorical(np.where(observed, "yes", "no"), categories=("no", "yes"))
+
+
+def _window(observed: pd.Series, days: pd.Series) -> pd.Categorical:
+    """When the event happened (``WINDOWS``), or ``none`` for cases without it."""
+    window = pd.cut(days, WINDOW_EDGES, labels=WINDOWS).astype(str)
+    labels = np.where(observed, window, NO_EVENT)
+    return pd.Categorical(labels, categories=(NO_EVENT, *WINDOWS))
+
+
+def model_frame(cases: pd.DataFrame, events: Sequence[str]) -> pd.DataFrame:
+    """The cases usable for every one of ``events``, with the models' columns.
+
+    Columns: ``group`` and the covariates with their declared categories; per event
+    ``{event}_days`` and ``{event}_observed``, and for meeting and plan also ``{event}``
+    (yes/no) and ``{event}_window`` (``none`` or one of ``WINDOWS``).
+    """
+    usable = np.logical_and.reduce([cases[f"{e}_status"].isin(USABLE) for e in events])
+    sample = cases.loc[usable]
+    frame = pd.DataFrame({"group": sample["group"].astype(pd.CategoricalDtype(GROUPS))})
+    for name, dtype in _covariate_dtypes().items():
+        frame[name] = sample[name].astype(str).astype(dtype)
+    for e in events:
+        frame[f"{e}_days"] = sample[f"{e}_days"].astype(float)
+        frame[f"{e}_observed"] = sample[f"{e}_observed"].astype(bool)
+        if e != "measure":
+            frame[e] = _yes_no(frame[f"{e}_observed"])
+            frame[f"{e}_window"] = _window(frame[f"{e}_observed"], frame[f"{e}_days"])
+    return frame
+
+
+GROUP = Term("group", "control")
+
+
+def _event_model(cases: pd.DataFrame, event: str) -> CoxResult:
+    """Group hazard ratios for one event, adjusted for the covariates."""
+    frame = model_frame(cases, (event,))
+    return fit_cox(frame, f"{event}_days", f"{event}_observed", (GROUP, *covariate_terms()))
+
+
+def _measure_model(cases: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
+    """Starting a measure, among cases usable for all three events."""
+    frame = model_frame(cases, ("meeting", "plan", "measure"))
+    return fit_cox(frame, "measure_days", "measure_observed", (GROUP, *terms, *covariate_terms()))
+
+
+def cox_meeting(cases: pd.DataFrame) -> CoxResult:
+    """B3: the hazard of a coordination meeting by group (control = reference)."""
+    return _event_model(cases, "meeting")
+
+
+def cox_plan(cases: pd.DataFrame) -> CoxResult:
+    """B4: the hazard of a rehabilitation plan by group (control = reference)."""
+    return _event_model(cases, "plan")
+
+
+def cox_measure_model1(cases: pd.DataFrame) -> CoxResult:
+    """B5: starting a measure by group and whether a meeting and a plan happened."""
+    return _measure_model(cases, (Term("meeting", "no"), Term("plan", "no")))
+
+
+def cox_measure_model2(cases: pd.DataFrame) -> CoxResult:
+    """B6: starting a measure by group and when the meeting and the plan happened.
+
+    One indicator per window (0–30, 31–60, 61–90, 91+ days), each against no meeting
+    (no plan) at all.
+    """
+    windows = (Term("meeting_window", NO_EVENT), Term("plan_window", NO_EVENT))
+    return _measure_model(cases, windows)
+
+
+def cox_timing(cases: pd.DataFrame) -> CoxResult:
+    """Tabell 7: model 2 reparametrised, the windows against a meeting (plan) after day 90.
+
+    Meeting yes/no carries the cases without a meeting; among those with one, each
+    window is compared with 91+. A window's ratio here is B6's ratio for the window
+    divided by B6's ratio for 91+.
+    """
+    terms = (
+        Term("meeting", "no"),
+        Term("meeting_window", "91+", absent=NO_EVENT),
+        Term("plan", "no"),
+        Term("plan_window", "91+", absent=NO_EVENT),
+    )
+    return _measure_model(cases, terms)

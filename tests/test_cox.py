@@ -1,0 +1,277 @@
+"""Cox models (B3–B6, Tabell 7): a known answer, a second library, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.datasets import load_rossi
+from statsmodels.duration.hazard_regression import PHReg
+
+from rehabstats.cox import (
+    COVARIATES,
+    WINDOWS,
+    CoxResult,
+    Term,
+    cox_measure_model1,
+    cox_measure_model2,
+    cox_meeting,
+    cox_plan,
+    cox_timing,
+    fit_cox,
+    model_frame,
+    stars,
+)
+from rehabstats.dictionary import load_dictionary
+from rehabstats.population import GROUPS, STATUSES, USABLE, derive_cohort
+from rehabstats.synth import generate
+from rehabstats.validation import validate
+
+MODELS = {
+    "B3": cox_meeting,
+    "B4": cox_plan,
+    "B5": cox_measure_model1,
+    "B6": cox_measure_model2,
+    "T7": cox_timing,
+}
+
+
+@pytest.fixture(scope="module")
+def cases() -> pd.DataFrame:
+    """The studied cases of a generated register extract of the report's size."""
+    return derive_cohort(validate(generate(4188, seed=4))[1]).cases
+
+
+@pytest.fixture(scope="module")
+def models(cases: pd.DataFrame) -> dict[str, CoxResult]:
+    """The fitted models the tests compare (B4 is B3's code with another event)."""
+    return {key: MODELS[key](cases) for key in ("B3", "B5", "B6", "T7")}
+
+
+def _ratios(result: CoxResult) -> pd.Series:
+    return result.table.set_index("term")["hazard_ratio"]
+
+
+def test_rossi_known_answer() -> None:
+    """Fox's published coefficients for the recidivism data (Efron ties)."""
+    published = {
+        "fin": -0.379,
+        "age": -0.0574,
+        "race": 0.314,
+        "wexp": -0.150,
+        "mar": -0.434,
+        "paro": -0.0849,
+        "prio": 0.0915,
+    }
+    result = fit_cox(load_rossi(), "week", "arrest", [Term(name) for name in published])
+    assert result.converged and result.problem is None
+    assert (result.n, result.events) == (432, 114)
+    coef = result.table.set_index("term")["coef"]
+    for name, value in published.items():
+        assert coef[name] == pytest.approx(value, abs=0.001), name
+    np.testing.assert_allclose(np.log(_ratios(result)), coef)
+
+
+def _references() -> dict[str, str]:
+    dictionary = load_dictionary()
+    covariates = {c: dictionary[c].reference for c in COVARIATES if c != "age_group"}
+    return {"group": "control", "age_group": dictionary.age_reference, **covariates}
+
+
+def _statsmodels(frame: pd.DataFrame, event: str, references: dict[str, str]) -> pd.DataFrame:
+    """Hazard ratios and standard errors from statsmodels' PHReg on dummies made here."""
+    dummies = [
+        pd.get_dummies(frame[col].astype(str), prefix=col, prefix_sep=":", dtype=float).drop(
+            columns=f"{col}:{ref}"
+        )
+        for col, ref in references.items()
+    ]
+    exog = pd.concat(dummies, axis=1)
+    status = frame[f"{event}_observed"].astype(int)
+    fit = PHReg(frame[f"{event}_days"], exog, status=status, ties="efron").fit()
+    return pd.DataFrame({"hazard_ratio": np.exp(fit.params), "se": fit.bse}, index=exog.columns)
+
+
+@pytest.mark.parametrize(
+    ("key", "events", "extra"),
+    [
+        ("B3", ("meeting",), {}),
+        ("B6", ("meeting", "plan", "measure"), {"meeting_window": "none", "plan_window": "none"}),
+    ],
+)
+def test_hazard_ratios_agree_with_statsmodels(
+    cases: pd.DataFrame, models: dict[str, CoxResult], key: str, events: tuple, extra: dict
+) -> None:
+    result = models[key]
+    assert result.converged and result.notes == ()
+    references = {**_references(), **extra}
+    theirs = _statsmodels(model_frame(cases, events), events[0 if key == "B3" else 2], references)
+    ours = result.table.set_index("term")
+    assert sorted(ours.index[~ours["reference"]]) == sorted(theirs.index)
+    assert sorted(ours.index[ours["reference"]]) == sorted(
+        f"{c}:{r}" for c, r in references.items()
+    )
+    for term, row in theirs.iterrows():
+        assert ours.loc[term, "hazard_ratio"] == pytest.approx(row["hazard_ratio"], abs=5e-4), term
+        assert ours.loc[term, "se"] == pytest.approx(row["se"], abs=5e-4), term
+
+
+def test_timing_table_is_model2_reparametrised(models: dict[str, CoxResult]) -> None:
+    b6, t7 = _ratios(models["B6"]), _ratios(models["T7"])
+    for event in ("meeting", "plan"):
+        late = b6[f"{event}_window:91+"]
+        assert t7[f"{event}:yes"] == pytest.approx(late, rel=1e-4)
+        for window in WINDOWS:
+            ratio = b6[f"{event}_window:{window}"] / late
+            assert t7[f"{event}_window:{window}"] == pytest.approx(ratio, rel=1e-4)
+    shared = [t for t in b6.index if t.split(":")[0] in ("group", *COVARIATES)]
+    np.testing.assert_allclose(t7[shared], b6[shared], rtol=1e-4)
+    n6, n7 = (models[k].table.set_index("term")["n"] for k in ("B6", "T7"))
+    assert n7["meeting:no"] == n6["meeting_window:none"]
+    assert (
+        n7.filter(like="_window:")
+        == n6.filter(like="_window:").drop(["meeting_window:none", "plan_window:none"])
+    ).all()
+
+
+def test_counts_per_category(cases: pd.DataFrame, models: dict[str, CoxResult]) -> None:
+    for key, events in (("B3", ("meeting",)), ("B5", ("meeting", "plan", "measure"))):
+        usable = cases[cases[[f"{e}_status" for e in events]].isin(USABLE).all(axis=1)]
+        result = models[key]
+        table = result.table.set_index("term")
+        assert result.n == len(usable)
+        assert result.events == usable[f"{events[-1]}_observed"].sum()
+        for group in GROUPS:
+            assert table.loc[f"group:{group}", "n"] == (usable["group"] == group).sum()
+        for variable, rows in result.table.groupby("variable"):
+            assert rows["n"].sum() == len(usable), variable
+    b5 = models["B5"].table.set_index("term")
+    usable = model_frame(cases, ("meeting", "plan", "measure"))
+    assert b5.loc["meeting:yes", "n"] == usable["meeting_observed"].sum()
+    assert b5.loc[["meeting:no", "plan:no", "group:control"], "stars"].eq("ref").all()
+    assert b5.loc[["meeting:no", "plan:no", "group:control"], "hazard_ratio"].eq(1.0).all()
+
+
+def test_timing_windows_are_whole_day_bins(cases: pd.DataFrame) -> None:
+    days = [0, 30, 31, 60, 61, 90, 91, 200, 15]
+    observed = [True] * 8 + [False]
+    some = cases.head(len(days)).assign(
+        meeting_status=pd.Categorical(
+            ["event" if o else "censored" for o in observed], categories=STATUSES
+        ),
+        meeting_observed=observed,
+        meeting_days=np.asarray(days, dtype=float),
+    )
+    frame = model_frame(some, ("meeting",))
+    assert frame["meeting_window"].astype(str).tolist() == [
+        *("0-30", "0-30", "31-60", "31-60", "61-90", "61-90", "91+", "91+", "none")
+    ]
+    assert frame["meeting"].astype(str).tolist() == ["yes"] * 8 + ["no"]
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.0099, "***"),
+        (0.01, "**"),
+        (0.0499, "**"),
+        (0.05, "*"),
+        (0.0999, "*"),
+        (0.1, ""),
+        (np.nan, ""),
+    ],
+)
+def test_stars(p: float, expected: str) -> None:
+    assert stars(p) == expected
+
+
+def _refused(result: CoxResult, words: str) -> None:
+    assert not result.converged
+    assert words in result.problem
+    assert result.table["hazard_ratio"].isna().all()
+
+
+def test_an_empty_group_is_refused(cases: pd.DataFrame) -> None:
+    result = cox_meeting(cases[cases["group"] != "declined"])
+    _refused(result, "no cases with group = declined")
+    assert result.table.set_index("term").loc["group:declined", "n"] == 0
+
+
+def test_an_event_nobody_had_is_refused(cases: pd.DataFrame) -> None:
+    censored = cases.assign(
+        meeting_status=cases["meeting_status"].where(
+            ~cases["meeting_status"].eq("event"), "censored"
+        ),
+        meeting_observed=False,
+    )
+    _refused(cox_meeting(censored), "no events in the sample")
+    _refused(cox_timing(censored), "no cases with meeting = yes")
+
+
+def test_a_group_without_events_is_refused(cases: pd.DataFrame) -> None:
+    declined = cases["group"].eq("declined")
+    silent = cases.assign(plan_observed=cases["plan_observed"] & ~declined)
+    _refused(cox_plan(silent), "no events among the cases with group = declined")
+
+
+def test_a_covariate_with_one_level_is_dropped_with_a_note(cases: pd.DataFrame) -> None:
+    women = cases.assign(sex=pd.Categorical(["women"] * len(cases), categories=["women", "men"]))
+    result = cox_meeting(women)
+    assert result.converged
+    assert any("sex" in note and "single level" in note for note in result.notes)
+    assert not result.table["variable"].eq("sex").any()
+    assert np.isfinite(_ratios(result)["group:treatment"])
+
+
+def test_a_missing_reference_category_is_replaced_with_a_note(cases: pd.DataFrame) -> None:
+    result = cox_meeting(cases[cases["diagnosis"] != "mental"])
+    assert result.converged
+    assert any("reference mental has no cases" in note for note in result.notes)
+    table = result.table.set_index("term")
+    assert table.loc["diagnosis:mental", "n"] == 0
+    assert table.loc[table["variable"] == "diagnosis", "reference"].sum() == 1
+
+
+def test_a_category_without_events_is_the_limit_of_the_fit(cases: pd.DataFrame) -> None:
+    """Its cases are left out: exactly the fit without them, where the estimate tends to."""
+    censored = cases.index[cases["meeting_status"].eq("censored")][:4]
+    employment = cases["employment"].where(cases["employment"] != "student", "unemployed")
+    employment[censored] = "student"
+    changed = cases.assign(employment=employment)
+    result = cox_meeting(changed)
+    assert result.converged
+    assert any(note.startswith("employment:student: none of its 4 cases") for note in result.notes)
+    assert result.n == (changed["meeting_status"].isin(USABLE)).sum() - 4
+    without = cox_meeting(changed.drop(index=censored))
+    np.testing.assert_allclose(_ratios(result), _ratios(without), rtol=1e-9)
+
+
+def test_ten_rows_give_a_clear_answer(cases: pd.DataFrame) -> None:
+    few = cases.sample(10, random_state=1)
+    for key, model in MODELS.items():
+        result = model(few)
+        assert result.n <= 10
+        if result.converged:
+            assert np.isfinite(result.table["hazard_ratio"]).all(), key
+        else:
+            assert result.problem, key
+            assert result.table["hazard_ratio"].isna().all(), key
+
+
+def test_missing_values_are_refused_not_dropped() -> None:
+    rossi = load_rossi().astype({"prio": float})
+    rossi.loc[3, "prio"] = np.nan
+    result = fit_cox(rossi, "week", "arrest", [Term("fin"), Term("prio")])
+    _refused(result, "missing values in prio")
+
+
+def test_collinear_terms_are_refused() -> None:
+    rossi = load_rossi().assign(age_again=lambda d: 2 * d["age"])
+    result = fit_cox(rossi, "week", "arrest", [Term("fin"), Term("age"), Term("age_again")])
+    _refused(result, "collinearity")
+
+
+def test_complete_separation_is_refused() -> None:
+    rossi = load_rossi().assign(arrested=lambda d: d["arrest"])
+    result = fit_cox(rossi, "week", "arrest", [Term("fin"), Term("arrested")])
+    _refused(result, "did not converge")
