@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 report: setup
-	$(BIN)/rehabstats validate $(DATA)
+	$(BIN)/rehabstats render $(DATA) --lang sv en --format html pdf --out $(OUT)
+	@echo "Open $(OUT)/sv/report.html or $(OUT)/sv/report.pdf (English: $(OUT)/en/)."
 
 test: setup
 	$(BIN)/ruff check .

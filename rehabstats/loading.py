@@ -73,6 +73,12 @@ def _read_with_labels(read: Callable) -> Callable[[Path], pd.DataFrame]:
     return reader
 
 
+def _read_xport(path: Path) -> pd.DataFrame:
+    """SAS transport files carry no value labels: read them as they are."""
+    frame, _ = pyreadstat.read_xport(path)
+    return frame
+
+
 def _read_stata(path: Path) -> pd.DataFrame:
     return pd.read_stata(path, convert_categoricals=True)
 
@@ -86,7 +92,7 @@ READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     ".xls": pd.read_excel,
     ".dta": _read_stata,
     ".sas7bdat": _read_with_labels(pyreadstat.read_sas7bdat),
-    ".xpt": _read_with_labels(pyreadstat.read_xport),
+    ".xpt": _read_xport,
     ".sav": _read_with_labels(pyreadstat.read_sav),
     ".zsav": _read_with_labels(pyreadstat.read_sav),
 }

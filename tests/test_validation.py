@@ -59,7 +59,7 @@ def _damage_duplicate_case_id(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _damage_followup_before_start(f: pd.DataFrame) -> pd.DataFrame:
-    rows = f.index[_studied(f)][:3]
+    rows = f.index[_studied(f)][10:13]  # other rows than the unparsable start dates
     f.loc[rows, "followup_end_date"] = "2001-01-01"
     return f
 
