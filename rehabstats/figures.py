@@ -1,0 +1,425 @@
+"""The report's figures: Kaplan–Meier diagrams, the timeline and the case-handling process.
+
+Figures know no language: every label arrives as an argument (the caller looks it up in
+the glossary), and ``lang`` only decides how numbers and months are written ("12,5" and
+"juni 2008" in Swedish, "12.5" and "Jun 2008" in English). Groups differ by line style
+and marker as well as by a restrained dark palette, so every figure reads in black and
+white. Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with
+pyplot, so building one has no global side effects; :func:`save_figure` writes them
+byte-for-byte reproducibly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from rehabstats.formatting import LOCALES, integer
+
+WIDTH_IN = 16 / 2.54
+INK = "#1b2a41"
+COLORS = ("#1b2a41", "#4f6d8f", "#6e6e6e", "#8fa7c4")
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D")
+NOT_AVAILABLE = ".."
+RISK_FONT = 8.0
+RISK_LABEL_CHARS = 24
+LEGEND_FONT = 8.5
+LEGEND_HANDLE_EM = 3.0
+SVG_SALT = "rehabstats"
+DASHES = (0, (4, 3))
+STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": LEGEND_FONT,
+    "axes.edgecolor": "#333333",
+    "axes.labelcolor": "#222222",
+    "xtick.color": "#333333",
+    "ytick.color": "#333333",
+    "text.color": "#222222",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.facecolor": "white",
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.unicode_minus": True,
+}
+
+
+def _locale(lang: str) -> str:
+    """The Babel locale of ``lang``; an unknown language is an error, not English."""
+    try:
+        return LOCALES[lang]
+    except KeyError:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LOCALES)}") from None
+
+
+def number_formatter(lang: str) -> FuncFormatter:
+    """A tick formatter writing numbers as ``lang`` does: "1 234,5" or "1,234.5"."""
+    locale = _locale(lang)
+    return FuncFormatter(lambda value, _pos: format_decimal(value, locale=locale))
+
+
+def month_formatter(lang: str) -> FuncFormatter:
+    """A date-axis tick formatter with the month abbreviated in ``lang``: "juni 2008"."""
+    locale = _locale(lang)
+    return FuncFormatter(lambda value, _pos: format_date(mdates.num2date(value), "MMM y", locale))
+
+
+@contextmanager
+def _styled() -> Iterator[None]:
+    """Apply the report style while a figure is built, leaving global settings alone."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def _finished(fig: Figure) -> Figure:
+    """Lay the figure out once inside the style, so lazily made ticks take the style too."""
+    fig.draw_without_rendering()
+    return fig
+
+
+def _group_style(index: int) -> dict[str, object]:
+    """Colour, line style and marker of the ``index``-th group (distinct without colour)."""
+    return {
+        "color": COLORS[index % len(COLORS)],
+        "linestyle": LINESTYLES[index % len(LINESTYLES)],
+        "marker": MARKERS[index % len(MARKERS)],
+    }
+
+
+# --- Diagram 1–3: Kaplan–Meier curves with numbers at risk ------------------------------
+
+
+def km_figure(
+    curves: pd.DataFrame,
+    groups: dict[str, str],
+    *,
+    x_label: str,
+    y_label: str,
+    at_risk_label: str,
+    lang: str,
+    at_risk_every: int = 30,
+) -> Figure:
+    """Diagram 1–3: cumulative share with the event by group, numbers at risk below.
+
+    ``curves`` is long format (``group``, ``day``, ``cum_share_pct``, ``at_risk``);
+    ``groups`` maps group codes to labels in display order. The x ticks fall on the days
+    of the at-risk table, so each count stands under its tick.
+    """
+    max_day = int(curves["day"].max())
+    days = list(range(0, max_day + 1, at_risk_every))
+    columns = _legend_columns(list(groups.values()))
+    legend_in = 0.2 * math.ceil(len(groups) / columns)
+    labels = {code: _wrap(label, RISK_LABEL_CHARS) for code, label in groups.items()}
+    row_lines = max(label.count("\n") + 1 for label in labels.values())
+    table_in = 0.2 * (1 + len(groups) * row_lines)
+    with _styled():
+        fig = Figure(figsize=(WIDTH_IN, 3.6 + legend_in + table_in), layout="constrained")
+        plot, table = fig.subplots(2, 1, sharex=True, height_ratios=[3.0 + legend_in, table_in])
+        _draw_curves(plot, curves, groups)
+        plot.set(xlim=(0, max_day), ylim=(0, 100), xlabel=x_label, ylabel=y_label)
+        plot.set_xticks(days)
+        plot.xaxis.set_major_formatter(number_formatter(lang))
+        plot.yaxis.set_major_formatter(number_formatter(lang))
+        plot.xaxis.set_tick_params(labelbottom=True)
+        plot.grid(axis="y", color="#e4e4e4", linewidth=0.6)
+        plot.set_axisbelow(True)
+        plot.legend(
+            loc="lower left",
+            bbox_to_anchor=(0, 1.02),
+            ncols=columns,
+            frameon=False,
+            borderaxespad=0,
+            handlelength=LEGEND_HANDLE_EM,
+        )
+        _draw_at_risk(table, curves, labels, days, at_risk_label, lang)
+        return _finished(fig)
+
+
+def _legend_columns(labels: list[str]) -> int:
+    """How many legend entries fit side by side above the plot (at least one).
+
+    The legend stands above the plot rather than inside it, where it would cover a
+    curve whenever the curves fill the corners.
+    """
+    em = LEGEND_FONT / 72
+    entry = max(_text_width(label, LEGEND_FONT) for label in labels) + (LEGEND_HANDLE_EM + 3) * em
+    return max(1, min(len(labels), int((WIDTH_IN - 1.0) // entry)))
+
+
+def _draw_curves(ax: Axes, curves: pd.DataFrame, groups: dict[str, str]) -> None:
+    """One step curve per group, markers staggered so groups do not hide each other's."""
+    for index, (code, label) in enumerate(groups.items()):
+        curve = curves.loc[curves["group"].eq(code).to_numpy()].sort_values("day")
+        every = max(1, len(curve) // 12)
+        ax.step(
+            curve["day"],
+            curve["cum_share_pct"],
+            where="post",
+            label=label,
+            linewidth=1.6,
+            markersize=4.5,
+            markerfacecolor="white",
+            markevery=(index * every // len(groups), every),
+            **_group_style(index),
+        )
+
+
+def _at_risk_text(curves: pd.DataFrame, code: str, day: int, lang: str) -> str:
+    """The number at risk of one group on one day, or ".." where it is missing."""
+    rows = curves.loc[(curves["group"].eq(code) & curves["day"].eq(day)).to_numpy(), "at_risk"]
+    if rows.empty or pd.isna(rows.iloc[0]):
+        return NOT_AVAILABLE
+    return integer(float(rows.iloc[0]), lang)
+
+
+def _draw_at_risk(
+    ax: Axes,
+    curves: pd.DataFrame,
+    groups: dict[str, str],
+    days: list[int],
+    title: str,
+    lang: str,
+) -> None:
+    """The numbers-at-risk table: a heading row, then one row per group under the ticks.
+
+    ``groups`` holds the (wrapped) row labels. They sit left of the axes, pushed out past
+    half the widest count at day 0 (which is centred on the axis line) so that the two
+    never touch; a long label takes two lines rather than squeezing the plot.
+    """
+    ax.set_axis_off()
+    lines = max(label.count("\n") + 1 for label in groups.values())
+    ax.set_ylim(0.5 + lines * len(groups), -0.5)
+    rows = {code: [_at_risk_text(curves, code, day, lang) for day in days] for code in groups}
+    widest = max(len(texts[0]) for texts in rows.values())
+    shift = ScaledTranslation(
+        -(widest * 0.64 * RISK_FONT / 2 + 8) / 72, 0, ax.figure.dpi_scale_trans
+    )
+    margin = blended_transform_factory(ax.transAxes, ax.transData) + shift
+    ax.text(0, 0, title, transform=margin, ha="right", va="center", fontweight="bold")
+    for index, (code, label) in enumerate(groups.items()):
+        color, y = _group_style(index)["color"], 0.5 + lines * (index + 0.5)
+        ax.text(0, y, label, transform=margin, ha="right", va="center", color=color)
+        for day, text in zip(days, rows[code], strict=True):
+            ax.text(day, y, text, ha="center", va="center", fontsize=RISK_FONT, color=color)
+
+
+# --- Figur 1: the experiment's timeline -------------------------------------------------
+
+Event = pd.Timestamp | tuple[pd.Timestamp, pd.Timestamp]
+
+
+def timeline_figure(events: dict[str, Event], labels: dict[str, str], *, lang: str) -> Figure:
+    """Figur 1: the experiment's phases on a month axis, in the order given, top down.
+
+    A pair of dates is a span drawn as a bar; a single date is a point drawn as a marker.
+    """
+    with _styled():
+        fig = Figure(figsize=(WIDTH_IN, 0.9 + 0.42 * len(events)), layout="constrained")
+        ax = fig.subplots()
+        for row, event in enumerate(events.values()):
+            _draw_event(ax, row, event)
+        ax.set_yticks(range(len(events)), [labels[key] for key in events])
+        ax.set_ylim(len(events) - 0.5, -0.6)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        _month_axis(ax, [d for e in events.values() for d in _dates(e)], lang)
+        return _finished(fig)
+
+
+def _dates(event: Event) -> list[pd.Timestamp]:
+    """The date or the two ends of a span."""
+    return [pd.Timestamp(d) for d in event] if isinstance(event, tuple) else [pd.Timestamp(event)]
+
+
+def _draw_event(ax: Axes, row: int, event: Event) -> None:
+    """A bar from first to last date for a span, a diamond for a single date."""
+    ends = _dates(event)
+    if len(ends) == 2:
+        start, end = mdates.date2num(ends[0]), mdates.date2num(ends[1])
+        ax.barh(row, end - start, left=start, height=0.45, color=COLORS[1], edgecolor=INK)
+    else:
+        ax.plot(mdates.date2num(ends[0]), row, marker="D", markersize=8, color=INK, zorder=3)
+
+
+def _month_axis(ax: Axes, dates: list[pd.Timestamp], lang: str) -> None:
+    """A month axis over the months touched (half a month spare), labelled at most 8 times."""
+    first = min(dates).to_period("M").to_timestamp()
+    last = (max(dates).to_period("M") + 1).to_timestamp()
+    months = (last.year - first.year) * 12 + last.month - first.month
+    step = next(k for k in (1, 2, 3, 4, 6, 12) if months / k <= 8)
+    pad = pd.Timedelta(days=15)
+    ax.set_xlim(mdates.date2num(first - pad), mdates.date2num(last + pad))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step)))
+    ax.xaxis.set_minor_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(month_formatter(lang))
+    ax.grid(axis="x", which="major", color="#d9d9d9", linewidth=0.6)
+    ax.grid(axis="x", which="minor", color="#f0f0f0", linewidth=0.4)
+    ax.set_axisbelow(True)
+
+
+# --- Figur 2: the case-handling process -------------------------------------------------
+
+CHAIN = ("start", "meeting", "plan", "measure")
+BOX_FONT = 9.0
+LINE_SPACING = 1.25
+BOX_PAD_IN = 0.12
+SOFT_BREAK = "\x00"
+
+
+def process_figure(labels: dict[str, str]) -> Figure:
+    """Figur 2: start → meeting → plan → measure, and the file review that censors them.
+
+    Drawn in inch coordinates so the wrapped box texts can be measured against their
+    boxes; all boxes share one font size (the smallest any chain box needs). A
+    dashed bus under the chain leads to the review box, labelled
+    ``labels["censored"]``.
+    """
+    gap, margin, review_w = 0.4, 0.08, 2.4
+    box_w = (WIDTH_IN - 2 * margin - gap * (len(CHAIN) - 1)) / len(CHAIN)
+    size = min(_fit(labels[key], box_w - 2 * BOX_PAD_IN, BOX_FONT)[1] for key in CHAIN)
+    texts = [_fit(labels[key], box_w - 2 * BOX_PAD_IN, size) for key in CHAIN]
+    review = _fit(labels["review"], review_w - 2 * BOX_PAD_IN, size)
+    box_h = max(_text_height(*text) for text in texts) + 2 * BOX_PAD_IN
+    review_h = _text_height(*review) + 2 * BOX_PAD_IN
+    height = 2 * margin + box_h + 0.75 + review_h
+    with _styled():
+        fig = Figure(figsize=(WIDTH_IN, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set(xlim=(0, WIDTH_IN), ylim=(0, height))
+        ax.set_axis_off()
+        top = height - margin - box_h
+        centres = [margin + box_w / 2 + i * (box_w + gap) for i in range(len(CHAIN))]
+        for x, text in zip(centres, texts, strict=True):
+            _box(ax, (x, top, box_w, box_h), text, "#e6ecf3")
+        for left, right in pairwise(centres):
+            _arrow(ax, (left + box_w / 2, top + box_h / 2), (right - box_w / 2, top + box_h / 2))
+        _censoring(ax, centres, top, margin + review_h, labels["censored"])
+        _box(ax, (WIDTH_IN / 2, margin, review_w, review_h), review, "white")
+        return fig
+
+
+def _text_width(text: str, size: float) -> float:
+    """The width in inches of one line of ``text`` in the report font at ``size`` points."""
+    font = FontProperties(family=STYLE["font.sans-serif"], size=size)
+    width, _height, _descent = text_to_path.get_text_width_height_descent(text, font, False)
+    return width / 72
+
+
+def _text_height(text: str, size: float) -> float:
+    """The height in inches of the wrapped ``text`` at ``size`` points."""
+    return (text.count("\n") + 1) * size * LINE_SPACING / 72
+
+
+def _wrap(text: str, chars: int) -> str:
+    """Wrap ``text`` at about ``chars`` characters, never inside a word.
+
+    A slash inside a compound ("avstämningsmöte/trepartsmöte") is also a break point,
+    as Swedish typesetting allows; textwrap only breaks at spaces, so a marked space is
+    slipped in after the slash and taken out again.
+    """
+    marked = re.sub(r"/(?=\S)", "/" + SOFT_BREAK + " ", text)
+    lines = textwrap.wrap(marked, chars, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(line.replace(SOFT_BREAK + " ", "").replace(SOFT_BREAK, "") for line in lines)
+
+
+def _fit(text: str, width_in: float, size: float) -> tuple[str, float]:
+    """``text`` wrapped to ``width_in`` inches, and the font size that makes it fit.
+
+    A word wider than the box (a long Swedish compound) shrinks the font instead of
+    spilling over; the wrap width then comes from the text's measured mean character
+    width at that size, and a last check shrinks the font if a line still overflows.
+    """
+    words = [word for word in re.split(r"\s+|(?<=/)", text) if word]
+    size *= min(1.0, width_in / max(_text_width(word, size) for word in words))
+    per_char = _text_width(text, size) / len(text)
+    wrapped = _wrap(text, max(1, int(width_in / per_char)))
+    widest = max(_text_width(line, size) for line in wrapped.splitlines())
+    return wrapped, size * min(1.0, width_in / widest)
+
+
+def _box(
+    ax: Axes, frame: tuple[float, float, float, float], text: tuple[str, float], face: str
+) -> None:
+    """A rounded box (centre x, bottom y, width, height) with ``(text, size)`` in the middle."""
+    x, y, w, h = frame
+    patch = FancyBboxPatch(
+        (x - w / 2, y),
+        w,
+        h,
+        boxstyle="round,pad=0,rounding_size=0.07",
+        facecolor=face,
+        edgecolor=INK,
+        linewidth=1.0,
+    )
+    ax.add_patch(patch)
+    words, size = text
+    ax.text(x, y + h / 2, words, ha="center", va="center", fontsize=size, linespacing=LINE_SPACING)
+
+
+def _arrow(ax: Axes, tail: tuple[float, float], head: tuple[float, float], **style: object) -> None:
+    """A straight arrow from ``tail`` to ``head`` with a filled head."""
+    ax.add_patch(
+        FancyArrowPatch(
+            tail, head, arrowstyle="-|>", mutation_scale=12, color=INK, linewidth=1.1, **style
+        )
+    )
+
+
+def _censoring(ax: Axes, centres: list[float], top: float, review_top: float, label: str) -> None:
+    """Dashed drops from every chain box to a bus, and one dashed arrow on to the review."""
+    bus = top - 0.25
+    dashed = {"color": INK, "linewidth": 1.0, "linestyle": DASHES}
+    for x in centres:
+        ax.plot([x, x], [top, bus], **dashed)
+    ax.plot([centres[0], centres[-1]], [bus, bus], **dashed)
+    middle = WIDTH_IN / 2
+    _arrow(ax, (middle, bus), (middle, review_top), linestyle=DASHES)
+    words, size = _fit(label, WIDTH_IN - middle - 0.3, 8.5)
+    ax.text(middle + 0.12, (bus + review_top) / 2, words, ha="left", va="center", fontsize=size)
+
+
+# --- Saving ------------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[Path, Path]:
+    """Write ``stem.png`` (200 dpi) and ``stem.svg`` reproducibly, then close the figure.
+
+    Closing drops the figure from pyplot when a caller made it there, so a notebook does
+    not show it a second time; figures from this module are not in pyplot to begin with.
+
+    No timestamps or software versions are written and SVG ids are hashed with a fixed
+    salt, so the same figure gives byte-identical files on every run.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    png, svg = directory / f"{stem}.png", directory / f"{stem}.svg"
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+        fig.savefig(png, dpi=200, metadata={"Software": None})
+        fig.savefig(svg, metadata={"Date": None})
+    plt.close(fig)
+    return png, svg
