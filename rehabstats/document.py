@@ -77,6 +77,7 @@ class ReportDocument:
     def _image(self, figure, stem: str, title: str, alt: str, note: str = "") -> str:
         png, _ = figures.save_figure(figure, self.figures_dir, f"{stem}-{self.lang}")
         relative = f"{self.figures_dir.name}/{png.name}"
+        title, alt, note = (fmt.markdown_literal(text) for text in (title, alt, note))
         lines = ["::: {.diagram-title}", title, ":::", "", f"![{alt}]({relative})", ""]
         if note:
             lines += ["::: {.note}", note, ":::", ""]

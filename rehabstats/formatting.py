@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
 LANGUAGES = tuple(LOCALES)
 MISSING = "–"
 
@@ -69,6 +71,14 @@ def p_value(value: float | None, lang: str) -> str:
     return number(value, lang, 3)
 
 
+def p_relation(value: float | None, lang: str) -> str:
+    """A p-value with its relation, as text quotes it: "p < 0,001", "p = 0,266"."""
+    shown = p_value(value, lang)
+    if shown.startswith("<"):
+        return f"p < {shown[1:]}"
+    return f"p = {shown}"
+
+
 def date(value: dt.date, lang: str, form: str = "long") -> str:
     """A date as people write it: "15 september 2009" / "15 September 2009"."""
     return format_date(value, format=form, locale=_locale(lang))
@@ -77,3 +87,8 @@ def date(value: dt.date, lang: str, form: str = "long") -> str:
 def month(value: dt.date, lang: str) -> str:
     """A month and year: "juni 2008" / "June 2008"."""
     return format_date(value, format="LLLL y", locale=_locale(lang))
+
+
+def markdown_literal(value: object) -> str:
+    """``value`` as literal Markdown text: "1,27***" must not open bold italics."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(value))

@@ -13,6 +13,7 @@ import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,12 +154,24 @@ def render_report(
         results.save(results_path)
         progress("writing tables.json and tables.xlsx")
         tables_json, tables_xlsx = write_exports(results, staging)
-        notebooks, documents = {}, {}
-        for lang in langs:
-            progress(f"executing and rendering the report in {lang}")
-            notebooks[lang], documents[lang] = _render_language(
-                results_path, lang, staging, edition, formats, reports_dir, engine
-            )
+        progress(f"executing and rendering the report in {', '.join(langs)}")
+        with ThreadPoolExecutor(max_workers=len(langs)) as pool:
+            futures = {
+                lang: pool.submit(
+                    _render_language,
+                    results_path,
+                    lang,
+                    staging,
+                    edition,
+                    formats,
+                    reports_dir,
+                    engine,
+                )
+                for lang in langs
+            }
+            rendered = {lang: future.result() for lang, future in futures.items()}
+        notebooks = {lang: notebook for lang, (notebook, _) in rendered.items()}
+        documents = {lang: files for lang, (_, files) in rendered.items()}
         results_path.unlink()
         _replace(out, staging)
     except BaseException:

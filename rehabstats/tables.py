@@ -43,17 +43,24 @@ class Table:
     def markdown(self) -> str:
         """Pandoc Markdown: caption line, pipe table, then a ``.note`` div."""
         align = ["---"] + ["--:"] * (len(self.header) - 1)
-        lines = [f"Table: {self.caption}", "", _pipe_row(self.header), _pipe_row(align)]
+        header = [_cell(c, bold=False) for c in self.header]
+        caption = fmt.markdown_literal(self.caption)
+        lines = [f"Table: {caption}", "", _pipe_row(header), _pipe_row(align)]
         for i, row in enumerate(self.rows):
-            cells = [f"**{c}**" if i in self.bold_rows and c else c for c in row]
-            lines.append(_pipe_row(cells))
-        notes = [*self.notes, self.source]
+            lines.append(_pipe_row([_cell(c, bold=i in self.bold_rows) for c in row]))
+        notes = [fmt.markdown_literal(line) for line in (*self.notes, self.source)]
         lines += ["", "::: {.note}", *"\n\n".join(notes).splitlines(), ":::", ""]
         return "\n".join(lines)
 
 
 def _pipe_row(cells: list[str] | tuple[str, ...]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+    return "| " + " | ".join(cells) + " |"
+
+
+def _cell(text: str, bold: bool) -> str:
+    """One table cell as literal Markdown, optionally bold."""
+    literal = fmt.markdown_literal(text).replace("|", "\\|")
+    return f"**{literal}**" if bold and text else literal
 
 
 def _source(results: Results, glossary: Glossary) -> str:
@@ -198,9 +205,7 @@ def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
 
 def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:
     p = results.events[event].logrank.overall.p_value
-    shown = fmt.p_value(p, glossary.lang)
-    relation = f"< {shown[1:]}" if shown.startswith("<") else f"= {shown}"
-    return glossary.fill("logrank_note", p=relation)
+    return glossary.fill("logrank_note", p=fmt.p_relation(p, glossary.lang))
 
 
 def event_table(results: Results, glossary: Glossary, key: str) -> Table:

@@ -60,7 +60,7 @@ class Words:
     def days(self, value: float, reference: float) -> str:
         """Shorter or longer time to the event."""
         key = comparison(value, reference)
-        return self({"higher": "longer", "lower": "shorter"}.get(key, key))
+        return self({"higher": "longer", "lower": "shorter", "same": "same_days"}[key])
 
 
 def _by_group(frame: pd.DataFrame, column: str, lang: str, decimals: int = 0) -> dict[str, str]:
@@ -83,6 +83,7 @@ def _event_context(results: Results, event: str, glossary: Glossary) -> dict:
         "share": _by_group(er.table, "share_pct", lang),
         "left_out": fmt.integer(table.loc["total", "left_out"], lang),
         "logrank_p": fmt.p_value(tests.overall.p_value, lang),
+        "logrank_p_text": fmt.p_relation(tests.overall.p_value, lang),
         "treatment_vs_control": words.significant(tests.treatment_vs_control.p_value),
         "declined_vs_control": words.significant(tests.declined_vs_control.p_value),
         "treatment_days": words.days(
@@ -136,6 +137,15 @@ def _population_context(results: Results, lang: str) -> dict:
     }
 
 
+def _balance_context(results: Results, lang: str) -> dict:
+    """How many of B1's tests find a difference between the arms (the randomisation check)."""
+    p_values = results.balance_by_arm["p_value"].dropna()
+    return {
+        "n_tests": fmt.integer(len(p_values), lang),
+        "n_significant": fmt.integer(int((p_values < SIGNIFICANCE).sum()), lang),
+    }
+
+
 def _dates_context(results: Results, lang: str) -> dict:
     return {
         key: {"date": fmt.date(value, lang), "month": fmt.month(value, lang)}
@@ -152,6 +162,7 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
         "dataset": results.dataset.name,
         "population": _population_context(results, lang),
         "dates": _dates_context(results, lang),
+        "balance": _balance_context(results, lang),
         **{event: _event_context(results, event, glossary) for event in EVENTS},
         "cox": {key: _cox_context(results, key, glossary) for key in results.cox},
         "groups": {g: glossary[f"groups.{g}"] for g in (*GROUPS, "treatment_arm", "total")},
@@ -165,5 +176,6 @@ def render_section(directory: Path, name: str, context: dict) -> str:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=fmt.markdown_literal,  # every inserted value is text, never markup
     )
     return environment.get_template(f"{name}.md").render(**context)

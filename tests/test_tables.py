@@ -1,0 +1,77 @@
+"""The formatted tables: series style in both languages, the same numbers in each."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rehabstats.glossary import Glossary
+from rehabstats.tables import BUILDERS, build_table
+from tests.conftest import ROOT
+
+GLOSSARIES = ROOT / "reports" / "glossary"
+
+
+@pytest.fixture(scope="module")
+def glossaries() -> dict[str, Glossary]:
+    return {lang: Glossary.load(GLOSSARIES, lang) for lang in ("sv", "en")}
+
+
+def numbers(text: str, lang: str) -> list[float]:
+    """Every number in a text, read with the language's separators."""
+    if lang == "sv":
+        text = re.sub(r"(?<=\d)[ \u00a0](?=\d{3}\b)", "", text).replace(",", ".")
+    else:
+        text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text)]
+
+
+def test_the_glossaries_have_the_same_keys(glossaries) -> None:
+    def keys(node: dict, prefix: str = "") -> set[str]:
+        out: set[str] = set()
+        for k, v in node.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    assert keys(glossaries["sv"].entries) == keys(glossaries["en"].entries)
+
+
+@pytest.mark.parametrize("key", list(BUILDERS))
+def test_every_table_has_the_same_shape_and_numbers_in_both_languages(
+    key: str, default_results, glossaries
+) -> None:
+    sv = build_table(key, default_results, glossaries["sv"])
+    en = build_table(key, default_results, glossaries["en"])
+    assert len(sv.rows) == len(en.rows) and len(sv.header) == len(en.header)
+    for row_sv, row_en in zip(sv.rows, en.rows, strict=True):
+        cells_sv = numbers(" ".join(row_sv[1:]), "sv")
+        assert cells_sv == numbers(" ".join(row_en[1:]), "en")
+    assert sv.caption.startswith("Tabell ") and en.caption.startswith("Table ")
+    assert sv.notes[0].startswith("Anm:") and en.notes[0].startswith("Note:")
+    assert sv.source.startswith("Källa:") and en.source.startswith("Source:")
+
+
+def test_swedish_tables_use_decimal_comma_and_space_thousands(default_results, glossaries) -> None:
+    t1 = build_table("T1", default_results, glossaries["sv"]).markdown()
+    assert "4\u00a0028" in t1 and "4,028" not in t1
+    b3 = build_table("B3", default_results, glossaries["sv"]).markdown()
+    assert re.search(r"\| \d,\d\d\*{0,3} \|", b3)
+    b3_en = build_table("B3", default_results, glossaries["en"]).markdown()
+    assert re.search(r"\| \d\.\d\d\*{0,3} \|", b3_en)
+
+
+def test_the_markdown_has_caption_above_bold_total_and_notes(default_results, glossaries) -> None:
+    text = build_table("T4", default_results, glossaries["sv"]).markdown()
+    lines = text.splitlines()
+    assert lines[0] == "Table: Tabell 4 Uppgifter om avstämningsmöte"
+    assert any(line.startswith("| **Totalt** |") for line in lines)
+    assert "::: {.note}" in lines and any(line.startswith("Källa:") for line in lines)
+
+
+def test_event_table_notes_count_the_cases_left_out(default_results, glossaries) -> None:
+    table = default_results.events["meeting"].table.set_index("group")
+    left = int(table.loc["total", "left_out"])
+    note = build_table("T4", default_results, glossaries["en"]).notes[0]
+    assert f"{left:,} cases have no usable date" in note
+    assert "log-rank" in note
