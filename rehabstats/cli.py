@@ -59,10 +59,11 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
+    from rehabstats.disclosure import protect
     from rehabstats.export import write_exports
     from rehabstats.results import analyse
 
-    json_path, xlsx_path = write_exports(analyse(args.data), args.out)
+    json_path, xlsx_path = write_exports(protect(analyse(args.data), args.min_count), args.out)
     print(f"wrote {json_path} and {xlsx_path}")
     return EXIT_OK
 
@@ -81,6 +82,7 @@ def _render(args: argparse.Namespace) -> int:
             formats=args.format,
             edition_path=args.edition,
             engine=args.engine,
+            min_count=args.min_count,
             progress=lambda step: (status.update(step), console.log(step)),
         )
     for lang, files in report.documents.items():
@@ -88,6 +90,15 @@ def _render(args: argparse.Namespace) -> int:
             print(f"{lang} {form}: {path}")
     print(f"tables: {report.tables_json}, {report.tables_xlsx}")
     return EXIT_OK
+
+
+def _add_min_count(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        default=5,
+        help="disclosure control: hide figures from fewer cases than this (0: off; default 5)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tables", help="write tables.json and tables.xlsx for a data file")
     p.add_argument("data", type=Path)
     p.add_argument("--out", type=Path, required=True)
+    _add_min_count(p)
     p.set_defaults(run=_tables)
 
     p = sub.add_parser("render", help="render the report (HTML and PDF, Swedish and English)")
@@ -118,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", nargs="+", default=["html", "pdf"], choices=["html", "pdf"])
     p.add_argument("--edition", type=Path, help="edition metadata (default reports/edition.yaml)")
     p.add_argument("--engine", default="default", choices=["default", "quarto"])
+    _add_min_count(p)
     p.set_defaults(run=_render)
 
     p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")

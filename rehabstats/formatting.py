@@ -3,7 +3,8 @@
 Swedish: decimal comma and a (non-breaking) space between thousands — "4 028", "1,27".
 English: "4,028", "1.27". Babel's CLDR data does the work; this module only fixes the
 series' choices (whole-number percentages, two-decimal hazard ratios, stars glued on).
-A missing value prints as an en dash, never as "nan".
+A number that cannot be shown — not computable, or hidden by disclosure control — prints
+as "..", the series' sign for "uppgift saknas eller för osäker", never as "nan".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from babel.numbers import format_decimal
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
 LANGUAGES = tuple(LOCALES)
-MISSING = "–"
+MISSING = ".."
 
 
 def _locale(lang: str) -> str:

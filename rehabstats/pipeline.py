@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from rehabstats import formatting as fmt
+from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
 from rehabstats.export import write_exports
 from rehabstats.glossary import Glossary
 from rehabstats.render import execute_notebook, render_notebook, set_front_matter
@@ -139,14 +140,18 @@ def render_report(
     edition_path: Path | None = None,
     engine: str = "default",
     reports_dir: Path = REPORTS_DIR,
+    min_count: int = DEFAULT_MIN_COUNT,
     progress: Progress = lambda _: None,
 ) -> RenderedReport:
-    """Render the report of ``data`` into ``out`` (see the module doc)."""
+    """Render the report of ``data`` into ``out`` (see the module doc).
+
+    Every published figure passes disclosure control with ``min_count`` first.
+    """
     out = Path(out).resolve()
     _check_request(langs, formats, reports_dir)
     edition = load_edition(edition_path)
     progress("validating and analysing the data")
-    results: Results = analyse(data)
+    results: Results = protect(analyse(data), min_count)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

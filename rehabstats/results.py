@@ -56,6 +56,7 @@ class Results:
     events: dict[str, EventResults]
     cox: dict[str, cox.CoxResult]
     timeline: dict[str, pd.Timestamp]
+    min_count: int = 0  # the disclosure rule applied (rehabstats.disclosure); 0: none
 
     def save(self, path: Path) -> None:
         """Store the results for the notebooks of every language (one computation)."""

@@ -9,6 +9,7 @@ Markdown that the rendering engine turns into HTML and PDF.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -340,6 +341,14 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
 }
 
 
+def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -> Table:
+    """Explain ".." under a table that shows it."""
+    if not any(fmt.MISSING in cell for row in table.rows for cell in row):
+        return table
+    line = glossary.fill("suppressed_note", min_count=max(results.min_count, 1))
+    return dataclasses.replace(table, notes=(*table.notes, line))
+
+
 def build_table(key: str, results: Results, glossary: Glossary) -> Table:
     """The formatted table ``key`` (``T1``…``T7``, ``B1``…``B6``)."""
-    return BUILDERS[key](results, glossary)
+    return _with_suppression_note(BUILDERS[key](results, glossary), results, glossary)

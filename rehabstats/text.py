@@ -24,8 +24,10 @@ GROUP_CODES = (*GROUPS, "total")
 
 
 def comparison(value: float, reference: float) -> str:
-    """The word key for ``value`` against ``reference``: higher, lower (or same)."""
-    if pd.isna(value) or pd.isna(reference) or value == reference:
+    """The word key for ``value`` against ``reference``: higher, lower, same or unknown."""
+    if pd.isna(value) or pd.isna(reference):
+        return "unknown"
+    if value == reference:
         return "same"
     return "higher" if value > reference else "lower"
 
@@ -36,7 +38,7 @@ def ratio_word(hazard_ratio: float) -> str:
     "Twice as high" only when the ratio rounds to 2,0; above that "more than twice".
     """
     if pd.isna(hazard_ratio):
-        return "same"
+        return "unknown"
     if round(hazard_ratio, 1) == 2.0:
         return "twice"
     if hazard_ratio > 2.0:
@@ -60,7 +62,8 @@ class Words:
     def days(self, value: float, reference: float) -> str:
         """Shorter or longer time to the event."""
         key = comparison(value, reference)
-        return self({"higher": "longer", "lower": "shorter", "same": "same_days"}[key])
+        words = {"higher": "longer", "lower": "shorter", "same": "same_days"}
+        return self(words.get(key, key))
 
 
 def _by_group(frame: pd.DataFrame, column: str, lang: str, decimals: int = 0) -> dict[str, str]:

@@ -12,6 +12,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -167,3 +168,21 @@ def test_stars_in_running_text_stay_literal(html_pages) -> None:
     en = _plain(" ".join(html_pages["en"].text))
     assert re.search(r"\(hasardkvot \d,\d\d\*{1,3}\)", sv)
     assert re.search(r"\(hazard ratio \d\.\d\d\*{1,3}\)", en)
+
+
+def test_no_case_or_person_id_reaches_any_output(rendered) -> None:
+    """The documents, the audit notebooks and the export carry no row-level data."""
+    register = pd.read_csv(DEFAULT_DATA, dtype=str, usecols=["case_id", "person_id"])
+    ids = set(register["case_id"]) | set(register["person_id"])
+    outputs = [
+        p for p in rendered.out.rglob("*") if p.suffix in (".html", ".ipynb", ".json", ".svg")
+    ]
+    outputs += [p for p in rendered.out.rglob("*.pdf")]
+    assert len(outputs) >= 9
+    for path in outputs:
+        if path.suffix == ".pdf":
+            text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+        else:
+            text = path.read_text(encoding="utf-8")
+        tokens = set(re.findall(r"[A-Za-z]+\d+", text))
+        assert not tokens & ids, (path, sorted(tokens & ids)[:5])
