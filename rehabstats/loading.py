@@ -8,6 +8,7 @@ their types so that a large columnar file is not turned into strings and back.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,8 @@ def _sniff_delimiter(first_line: str) -> str:
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
     """Decode a text file as UTF-8, or as Windows-1252 as Swedish exports often are."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataFileError(f"{path.name}: the text is UTF-16; save it as UTF-8 or Windows-1252")
     if b"\x00" in data[:8192]:
         raise DataFileError(f"{path.name}: not a text file (it contains binary data)")
     for encoding in TEXT_ENCODINGS:
@@ -47,7 +50,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     text, encoding = _decode(data, path)
     if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty")
-    delimiter = _sniff_delimiter(text.splitlines()[0])
+    header = text.splitlines()[0]
+    delimiter = _sniff_delimiter(header)
+    if delimiter not in header:
+        raise DataFileError(
+            f"{path.name}: the header has no comma, semicolon or tab between the columns"
+        )
     try:
         return pd.read_csv(
             path,

@@ -151,8 +151,12 @@ def _parse_rule(spec: ColumnSpec) -> str:
     return rule
 
 
-def _text_checks(spec: ColumnSpec, typed: pd.Series) -> list[pa.Check]:
-    """Checks on one column as written in the file: present where required, readable."""
+def _text_checks(spec: ColumnSpec, typed: pd.DataFrame) -> list[pa.Check]:
+    """Checks on one column as written in the file: present where required, readable.
+
+    Emptiness is judged on the text, so an unreadable value is reported once, as
+    unreadable, and not also as empty.
+    """
     checks = []
     if spec.required:
         checks.append(
@@ -162,10 +166,19 @@ def _text_checks(spec: ColumnSpec, typed: pd.Series) -> list[pa.Check]:
                 ignore_na=False,
             )
         )
+    if spec.required_if and spec.required_if in typed.columns:
+        condition = typed[spec.required_if].fillna(False).astype(bool)
+        checks.append(
+            pa.Check(
+                lambda s, condition=condition: ~condition | _as_text(s).notna(),
+                error=f"empty, but required when {spec.required_if} is yes",
+                ignore_na=False,
+            )
+        )
     if spec.type in PARSE_RULES:
         checks.append(
             pa.Check(
-                lambda s, typed=typed: _as_text(s).isna() | typed.notna(),
+                lambda s, typed=typed[spec.name]: _as_text(s).isna() | typed.notna(),
                 error=_parse_rule(spec),
                 ignore_na=False,  # the unreadable values became missing: look at those
             )
@@ -190,24 +203,14 @@ Rule = tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]
 def _row_rules(dictionary: DataDictionary) -> list[Rule]:
     """Rules across columns: (column, rule, columns it needs, row test)."""
     rules: list[Rule] = []
-    for name, spec in dictionary.columns.items():
-        if spec.required_if:
-            cond = spec.required_if
-            rules.append(
-                (
-                    name,
-                    f"empty, but required when {cond} is yes",
-                    (name, cond),
-                    lambda d, n=name, c=cond: ~d[c].fillna(False) | d[n].notna(),
-                )
-            )
     rules.append(
         (
             "declined",
             "empty, but required for cases offered an alternative actor",
             ("declined", "arm", "file_reviewed"),
-            lambda d: ~(d["arm"].eq("actor") & d["file_reviewed"]).fillna(False)
-            | d["declined"].notna(),
+            lambda d: (
+                ~(d["arm"].eq("actor") & d["file_reviewed"]).fillna(False) | d["declined"].notna()
+            ),
         )
     )
     rules.append(
@@ -238,7 +241,7 @@ def text_schema(typed: pd.DataFrame, dictionary: DataDictionary) -> pa.DataFrame
         {
             name: pa.Column(
                 nullable=True,
-                checks=_text_checks(spec, typed[name]) if name in typed.columns else [],
+                checks=_text_checks(spec, typed) if name in typed.columns else [],
             )
             for name, spec in dictionary.columns.items()
         }
