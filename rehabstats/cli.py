@@ -73,6 +73,8 @@ def _render(args: argparse.Namespace) -> int:
 
     from rehabstats.pipeline import render_report
 
+    if args.by:
+        return _render_by(args)
     console = Console(stderr=True)
     with console.status("rendering") as status:
         report = render_report(
@@ -89,6 +91,23 @@ def _render(args: argparse.Namespace) -> int:
         for form, path in files.items():
             print(f"{lang} {form}: {path}")
     print(f"tables: {report.tables_json}, {report.tables_xlsx}")
+    return EXIT_OK
+
+
+def _render_by(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from rehabstats.batch import render_by
+    from rehabstats.pipeline import RenderOptions
+
+    options = RenderOptions(
+        tuple(args.lang), tuple(args.format), args.edition, args.engine, min_count=args.min_count
+    )
+    with Console(stderr=True).status(f"rendering one report per {args.by}"):
+        index, outcomes = render_by(args.data, args.out, args.by, options, workers=args.workers)
+    for outcome in outcomes:
+        print(f"{outcome.value}: {outcome.folder or outcome.problem}")
+    print(f"index: {index}")
     return EXIT_OK
 
 
@@ -130,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", nargs="+", default=["html", "pdf"], choices=["html", "pdf"])
     p.add_argument("--edition", type=Path, help="edition metadata (default reports/edition.yaml)")
     p.add_argument("--engine", default="default", choices=["default", "quarto"])
+    p.add_argument("--by", metavar="COLUMN", help="one report per value of a column (county, …)")
+    p.add_argument("--workers", type=int, help="parallel reports with --by (default: all cores)")
     _add_min_count(p)
     p.set_defaults(run=_render)
 

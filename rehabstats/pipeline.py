@@ -4,7 +4,8 @@ One run computes the results once, writes the language-free export, then execute
 the report notebook once per language with papermill and renders each to HTML and PDF.
 Everything is written into a staging folder beside the output folder and moved into
 place only when all of it succeeded, so a failed or interrupted run never leaves a
-half-written report where the previous one was.
+half-written report where the previous one was. The notebooks of a failed run are kept
+in ``<out>.failed/`` and the error names the failing cell.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rehabstats import formatting as fmt
 from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
 from rehabstats.export import write_exports
 from rehabstats.glossary import Glossary
-from rehabstats.render import execute_notebook, render_notebook, set_front_matter
+from rehabstats.render import RenderError, execute_notebook, render_notebook, set_front_matter
 from rehabstats.results import Results, analyse
 
 REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
@@ -95,29 +96,39 @@ def _render_language(
     lang: str,
     staging: Path,
     edition: dict,
-    formats: Sequence[str],
-    reports_dir: Path,
-    engine: str,
+    options: RenderOptions,
 ) -> tuple[Path, dict[str, Path]]:
     """Execute the notebook for one language and render it; return notebook and files."""
     work = staging / lang
     work.mkdir(parents=True)
     edition_lang = edition_for(edition, lang)
     notebook = execute_notebook(
-        reports_dir / NOTEBOOK,
+        options.reports_dir / NOTEBOOK,
         {
             "results": str(results_path),
             "lang": lang,
-            "reports_dir": str(reports_dir),
+            "reports_dir": str(options.reports_dir),
             "figures_dir": str(work / "figures"),
             "edition": edition_lang,
         },
         output=work / NOTEBOOK,
         cwd=work,
     )
-    glossary = Glossary.load(reports_dir / "glossary", lang)
+    glossary = Glossary.load(options.reports_dir / "glossary", lang)
     set_front_matter(notebook, front_matter(edition_lang, glossary))
-    return notebook, render_notebook(notebook, work, STEM, formats, engine=engine)
+    files = render_notebook(notebook, work, STEM, options.formats, engine=options.engine)
+    return notebook, files
+
+
+def _keep_failed_notebooks(staging: Path, out: Path) -> Path:
+    """Move the executed notebooks of a failed run to ``<out>.failed/`` for inspection."""
+    failed = out.with_name(f"{out.name}.failed")
+    shutil.rmtree(failed, ignore_errors=True)
+    for notebook in staging.glob(f"*/{NOTEBOOK}"):
+        target = failed / notebook.parent.name / NOTEBOOK
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(notebook, target)
+    return failed
 
 
 def _replace(out: Path, staging: Path) -> None:
@@ -132,6 +143,77 @@ def _replace(out: Path, staging: Path) -> None:
         shutil.rmtree(old)
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """What to render: languages, formats, edition, engine, prose and disclosure rule."""
+
+    langs: tuple[str, ...] = ("sv", "en")
+    formats: tuple[str, ...] = ("html", "pdf")
+    edition_path: Path | None = None
+    engine: str = "default"
+    reports_dir: Path = REPORTS_DIR
+    min_count: int = DEFAULT_MIN_COUNT
+
+    def check(self) -> None:
+        """Refuse an unknown language or format before any work starts."""
+        _check_request(self.langs, self.formats, self.reports_dir)
+
+
+def render_results(
+    results: Results,
+    out: Path,
+    options: RenderOptions,
+    progress: Progress = lambda _: None,
+) -> RenderedReport:
+    """Render computed results into ``out``: export, one notebook per language, documents.
+
+    Disclosure control (``options.min_count``) is applied here, once, before anything
+    is written.
+    """
+    out = Path(out).resolve()
+    options.check()
+    edition = load_edition(options.edition_path)
+    results = protect(results, options.min_count)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        results_path = staging / "results.pkl"
+        results.save(results_path)
+        progress("writing tables.json and tables.xlsx")
+        tables_json, tables_xlsx = write_exports(results, staging)
+        progress(f"executing and rendering the report in {', '.join(options.langs)}")
+        with ThreadPoolExecutor(max_workers=len(options.langs)) as pool:
+            futures = {
+                lang: pool.submit(_render_language, results_path, lang, staging, edition, options)
+                for lang in options.langs
+            }
+            rendered = {lang: future.result() for lang, future in futures.items()}
+        results_path.unlink()
+        _replace(out, staging)
+        shutil.rmtree(out.with_name(f"{out.name}.failed"), ignore_errors=True)
+    except RenderError as error:
+        kept = _keep_failed_notebooks(staging, out)
+        shutil.rmtree(staging, ignore_errors=True)
+        notebook = kept / error.notebook.parent.name / NOTEBOOK if error.notebook else None
+        raise RenderError(error.message, notebook) from error
+    except BaseException:  # an interrupt too: the previous report stays as it was
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+    def moved(path: Path) -> Path:
+        return out / path.relative_to(staging)
+
+    return RenderedReport(
+        out=out,
+        documents={
+            lang: {k: moved(p) for k, p in files.items()} for lang, (_, files) in rendered.items()
+        },
+        notebooks={lang: moved(notebook) for lang, (notebook, _) in rendered.items()},
+        tables_json=moved(tables_json),
+        tables_xlsx=moved(tables_xlsx),
+    )
+
+
 def render_report(
     data: Path,
     out: Path,
@@ -143,55 +225,10 @@ def render_report(
     min_count: int = DEFAULT_MIN_COUNT,
     progress: Progress = lambda _: None,
 ) -> RenderedReport:
-    """Render the report of ``data`` into ``out`` (see the module doc).
-
-    Every published figure passes disclosure control with ``min_count`` first.
-    """
-    out = Path(out).resolve()
-    _check_request(langs, formats, reports_dir)
-    edition = load_edition(edition_path)
-    progress("validating and analysing the data")
-    results: Results = protect(analyse(data), min_count)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        results_path = staging / "results.pkl"
-        results.save(results_path)
-        progress("writing tables.json and tables.xlsx")
-        tables_json, tables_xlsx = write_exports(results, staging)
-        progress(f"executing and rendering the report in {', '.join(langs)}")
-        with ThreadPoolExecutor(max_workers=len(langs)) as pool:
-            futures = {
-                lang: pool.submit(
-                    _render_language,
-                    results_path,
-                    lang,
-                    staging,
-                    edition,
-                    formats,
-                    reports_dir,
-                    engine,
-                )
-                for lang in langs
-            }
-            rendered = {lang: future.result() for lang, future in futures.items()}
-        notebooks = {lang: notebook for lang, (notebook, _) in rendered.items()}
-        documents = {lang: files for lang, (_, files) in rendered.items()}
-        results_path.unlink()
-        _replace(out, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-    def moved(path: Path) -> Path:
-        return out / path.relative_to(staging)
-
-    return RenderedReport(
-        out=out,
-        documents={
-            lang: {k: moved(p) for k, p in files.items()} for lang, files in documents.items()
-        },
-        notebooks={lang: moved(p) for lang, p in notebooks.items()},
-        tables_json=moved(tables_json),
-        tables_xlsx=moved(tables_xlsx),
+    """Render the report of the data file ``data`` into ``out`` (see the module doc)."""
+    options = RenderOptions(
+        tuple(langs), tuple(formats), edition_path, engine, Path(reports_dir), min_count
     )
+    options.check()
+    progress("validating and analysing the data")
+    return render_results(analyse(data), out, options, progress)

@@ -47,7 +47,26 @@ PANDOC_FROM = "markdown-implicit_figures"
 
 
 class RenderError(RuntimeError):
-    """A notebook could not be executed or converted into a report."""
+    """A notebook could not be executed or converted into a report.
+
+    ``notebook`` is the partly executed notebook when execution failed, so a caller
+    that moves it can say where it went.
+    """
+
+    def __init__(self, message: str, notebook: Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.notebook = notebook
+
+    def __str__(self) -> str:
+        where = f"; partly executed notebook: {self.notebook}" if self.notebook else ""
+        return self.message + where
+
+
+def _cell_summary(source: str) -> str:
+    """The first line of a cell that says what it does (not a ``#|`` cell option)."""
+    lines = [line for line in source.strip().splitlines() if not line.startswith("#|")]
+    return lines[0] if lines else ""
 
 
 def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) -> Path:
@@ -73,10 +92,10 @@ def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) 
             progress_bar=False,
         )
     except papermill.PapermillExecutionError as exc:
-        first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         raise RenderError(
-            f"{template.name}: cell {exc.cell_index} ({first_line!r}) failed with "
-            f"{exc.ename}: {exc.evalue}; partial notebook at {output}"
+            f"{template.name}: cell {exc.cell_index} ({_cell_summary(exc.source)!r}) failed "
+            f"with {exc.ename}: {exc.evalue}",
+            notebook=output,
         ) from exc
     return output
 

@@ -39,3 +39,11 @@ def write_rows(path: Path, frame: pd.DataFrame) -> Path:
     """Write a (possibly damaged) text frame as a comma-separated UTF-8 file."""
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def default_results():
+    """The results of the shipped default dataset (computed once per test session)."""
+    from rehabstats.results import analyse
+
+    return analyse(DEFAULT_DATA)

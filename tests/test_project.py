@@ -22,8 +22,7 @@ def _requirement(spec: str) -> tuple[str, str]:
 def test_environment_yml_lists_what_pyproject_requires() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = dict(
-        _requirement(s)
-        for s in project["dependencies"] + project["optional-dependencies"]["dev"]
+        _requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]
     )
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]

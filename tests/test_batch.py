@@ -1,0 +1,72 @@
+"""Many reports at once: one per county, in parallel, with an index page."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rehabstats.batch import render_by
+from rehabstats.pipeline import RenderOptions
+
+pytestmark = pytest.mark.render
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.links += [v for k, v in attrs if tag == "a" and k == "href" and v]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def by_county(small_register: pd.DataFrame, tmp_path_factory):
+    """Reports per county of a register where Dalarna has nobody who declined."""
+    frame = small_register.copy()
+    frame.loc[
+        (frame["county"] == "dalarna") & frame["declined"].fillna(False).astype(bool), "declined"
+    ] = False
+    directory = tmp_path_factory.mktemp("by")
+    data = directory / "register.parquet"
+    frame.to_parquet(data)
+    options = RenderOptions(langs=("sv", "en"), formats=("html",))
+    return render_by(data, directory / "out", "county", options, workers=2)
+
+
+def test_one_report_per_county_in_its_own_folder(by_county) -> None:
+    index, outcomes = by_county
+    rendered = {o.value: o.folder for o in outcomes if o.folder}
+    assert set(rendered) == {"stockholm", "vastra_gotaland", "vasterbotten"}
+    for value, folder in rendered.items():
+        assert folder == index.parent / value
+        for lang in ("sv", "en"):
+            assert (folder / lang / "report.html").is_file()
+        assert (folder / "tables.json").is_file()
+    counts = {v: f.joinpath("tables.json").read_text() for v, f in rendered.items()}
+    assert len(set(counts.values())) == 3, "each county has its own numbers"
+
+
+def test_the_index_links_every_report_and_names_the_refused_part(by_county) -> None:
+    index, outcomes = by_county
+    page = _Links()
+    page.feed(index.read_text(encoding="utf-8"))
+    for link in page.links:
+        assert (index.parent / link).is_file(), link
+    assert len(page.links) == 3 * 2
+    text = " ".join(page.text)
+    assert "Dalarna" in text and "group 'declined' has no studied cases" in text
+    (refused,) = [o for o in outcomes if o.folder is None]
+    assert refused.value == "dalarna"
+
+
+def test_by_needs_a_categorical_column(small_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="categorical column"):
+        render_by(small_csv, tmp_path / "out", "age", RenderOptions())

@@ -1,0 +1,75 @@
+"""The render job: a failed or interrupted run leaves the previous report as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rehabstats.pipeline import REPORTS_DIR, render_report
+from rehabstats.render import RenderError
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> Path:
+    """An output folder holding an earlier report."""
+    out = tmp_path / "report"
+    (out / "sv").mkdir(parents=True)
+    (out / "sv" / "report.html").write_text("the previous report")
+    return out
+
+
+def _broken_reports(tmp_path: Path) -> Path:
+    """A copy of reports/ whose Swedish summary asks for a value that does not exist."""
+    reports = tmp_path / "reports"
+    shutil.copytree(REPORTS_DIR, reports)
+    summary = reports / "text" / "sv" / "summary.md"
+    summary.write_text(summary.read_text(encoding="utf-8") + "\n{{ no_such_value }}\n")
+    return reports
+
+
+def test_a_failing_cell_keeps_the_previous_report_and_the_partial_notebook(
+    small_csv: Path, previous: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(RenderError) as raised:
+        render_report(
+            small_csv,
+            previous,
+            langs=["sv"],
+            formats=["html"],
+            reports_dir=_broken_reports(tmp_path),
+        )
+    message = str(raised.value)
+    assert "cell" in message and 'doc.section("summary")' in message
+    assert "UndefinedError: 'no_such_value' is undefined" in message
+    assert (previous / "sv" / "report.html").read_text() == "the previous report"
+    kept = previous.with_name("report.failed") / "sv" / "report.ipynb"
+    assert kept.is_file() and message.endswith(f"partly executed notebook: {kept}")
+    notebook = nbformat.read(kept, as_version=4)
+    assert any(
+        o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", [])
+    )
+    assert not list(tmp_path.glob(".report.*")), "no staging folder is left behind"
+
+
+def test_an_interrupt_keeps_the_previous_report(
+    small_csv: Path, previous: Path, tmp_path: Path
+) -> None:
+    def interrupt(step: str) -> None:
+        if step.startswith("executing"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render_report(small_csv, previous, langs=["sv"], formats=["html"], progress=interrupt)
+    assert (previous / "sv" / "report.html").read_text() == "the previous report"
+    assert not list(tmp_path.glob(".report.*"))
+
+
+def test_a_bad_request_is_refused_before_any_work(small_csv: Path, previous: Path) -> None:
+    with pytest.raises(ValueError, match="unknown language 'de'"):
+        render_report(small_csv, previous, langs=["de"])
+    with pytest.raises(ValueError, match="unknown format 'docx'"):
+        render_report(small_csv, previous, formats=["docx"])
+    assert (previous / "sv" / "report.html").read_text() == "the previous report"
