@@ -196,5 +196,20 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         "- Labels match regardless of case and surrounding spaces; headers may be the column "
         "name or its Swedish or English label.",
         "",
+        "## Rules across columns",
+        "",
+        "A file that breaks one of these is refused, with every problem listed at once:",
+        "",
+        "- `case_id` is unique.",
+        "- a reviewed file (`file_reviewed` yes) belongs to a randomised case;",
+        "- `declined` is given for every reviewed case offered an alternative actor;",
+        "- no event date (`meeting_date`, `plan_date`, `measure_date`) and no "
+        "`followup_end_date` lies before `case_start_date`;",
+        "- every study group (control, treatment, declined) has studied cases.",
+        "",
+        "These are counted and left out of one event's analysis, not refused (the table's "
+        "note says how many): an event marked yes without a date, a date without the event "
+        "marked, a date after the file review.",
+        "",
     ]
     return "\n".join(lines)
