@@ -36,5 +36,5 @@ format: setup
 
 # Regenerate the shipped synthetic dataset and its dictionary page, bit for bit.
 data: setup
-	$(BIN)/rehabstats synth --seed $$($(BIN)/python -c "from rehabstats.synth import load_scenario; print(load_scenario('default')['default_seed'])") --n 4188 --out $(DATA)
+	$(BIN)/rehabstats synth --seed 0 --n 4188 --scenario default --out data/register.csv
 	$(BIN)/rehabstats dictionary --out data/dictionary.md

@@ -18,7 +18,7 @@ NBSP = "\N{NO-BREAK SPACE}"
         (lambda lang: fmt.hazard_ratio(1.2749, "***", lang), "1,27***", "1.27***"),
         (lambda lang: fmt.hazard_ratio(1.0, "ref", lang), "ref", "ref"),
         (lambda lang: fmt.percent(48.5, lang), "49", "49"),
-        (lambda lang: fmt.percent(float("nan"), lang), "–", "–"),
+        (lambda lang: fmt.percent(float("nan"), lang), "..", ".."),
         (lambda lang: fmt.p_value(0.2655, lang), "0,266", "0.266"),
         (lambda lang: fmt.p_value(1e-12, lang), "<0,001", "<0.001"),
         (lambda lang: fmt.number(9.75, lang, 1), "9,8", "9.8"),

@@ -1,0 +1,157 @@
+"""Tests of the synthetic register generator (rehabstats.synth) and the shipped dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rehabstats import synth
+from rehabstats.population import Cohort, derive_cohort
+from rehabstats.validation import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "data" / "register.csv"
+DEFAULT = synth.load_scenario("default")
+SEED = DEFAULT["default_seed"]
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    """The default dataset, as shipped."""
+    return synth.generate(4188, SEED)
+
+
+def cohort_of(frame: pd.DataFrame) -> Cohort:
+    """The study population of a generated frame, by the package's own rules."""
+    report, typed = validate(frame)
+    assert report.ok, report
+    return derive_cohort(typed)
+
+
+def event_days(cases: pd.DataFrame, event: str) -> pd.DataFrame:
+    """Usable cases for one event: group, whether the event was seen, days."""
+    usable = cases[cases[f"{event}_status"].isin(["event", "censored"])]
+    return pd.DataFrame(
+        {
+            "group": usable["group"].astype(str),
+            "seen": usable[f"{event}_observed"],
+            "days": usable[f"{event}_days"],
+        }
+    )
+
+
+def test_same_seed_same_frame() -> None:
+    pd.testing.assert_frame_equal(synth.generate(600, 3), synth.generate(600, 3))
+    assert not synth.generate(600, 3).equals(synth.generate(600, 4))
+
+
+def test_write_csv_is_deterministic(tmp_path: Path) -> None:
+    data = synth.generate(300, 5)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    synth.write_csv(data, first)
+    synth.write_csv(data, second)
+    raw = first.read_bytes()
+    assert raw == second.read_bytes()
+    assert b"\r" not in raw
+    header, row = raw.decode("utf-8").splitlines()[:2]
+    assert header.split(",") == list(synth.dictionary()["columns"])
+    assert {"yes", "no"} & set(row.split(","))
+    assert all(len(v) == 10 for v in row.split(",")[2:3])  # ISO date
+
+
+def test_shipped_file_is_reproduced_bit_for_bit(frame: pd.DataFrame, tmp_path: Path) -> None:
+    out = tmp_path / "register.csv"
+    synth.write_csv(frame, out)
+    assert out.read_bytes() == SHIPPED.read_bytes()
+
+
+def test_exact_counts(frame: pd.DataFrame) -> None:
+    cohort = cohort_of(frame)
+    flow = cohort.flow().set_index("step")["n"].to_dict()
+    assert flow == {
+        "cases_in_register": 4188,
+        "not_randomised": 95,
+        "randomised_cases": 4093,
+        "duplicates": 14,
+        "sampling_frame": 4079,
+        "not_reviewed": 51,
+        "studied": 4028,
+    }
+    cases = cohort.cases
+    assert cases["group"].value_counts().to_dict() == {
+        "control": 1954,
+        "treatment": 1684,
+        "declined": 390,
+    }
+    cells = pd.crosstab(cases["group"], cases["county"])
+    for group, by_county in DEFAULT["cells"].items():
+        assert cells.loc[group].to_dict() == by_county
+
+
+def test_columns_and_codes_follow_the_dictionary(frame: pd.DataFrame) -> None:
+    columns = synth.dictionary()["columns"]
+    assert list(frame.columns) == list(columns)
+    for name, spec in columns.items():
+        if spec["type"] == "category":
+            assert set(frame[name].dropna()) <= set(map(str, spec["codes"])), name
+        elif spec["type"] == "date":
+            assert frame[name].dtype == "datetime64[ns]", name
+        elif spec["type"] == "boolean":
+            assert frame[name].dropna().isin([True, False]).all(), name
+        if spec.get("required"):
+            assert frame[name].notna().all(), name
+    assert frame["case_id"].is_unique
+    assert frame["age"].between(16, 67).all()
+
+
+def test_dates_are_ordered(frame: pd.DataFrame) -> None:
+    rand = frame[frame["randomised"]]
+    assert (rand["registered_date"] <= rand["randomisation_date"]).all()
+    assert (rand["randomisation_date"] <= rand["case_start_date"]).all()
+    assert rand["randomisation_date"].between("2008-06-01", "2009-08-31").all()
+    assert frame.loc[~frame["randomised"], ["randomisation_date", "arm"]].isna().all().all()
+    assert frame.loc[frame["arm"] == "control", "declined"].isna().all()
+    reviewed = frame[frame["file_reviewed"]]
+    assert (reviewed["followup_end_date"] > reviewed["case_start_date"]).all()
+    for event in synth.EVENTS:
+        date = reviewed[f"{event}_date"]
+        assert (date.dropna() > reviewed.loc[date.notna(), "case_start_date"]).all()
+        assert (date.dropna() <= reviewed.loc[date.notna(), "followup_end_date"]).all()
+        assert not (date.notna() & ~reviewed[event].astype(bool)).any()
+        assert frame.loc[~frame["file_reviewed"], f"{event}_date"].isna().all()
+    both = reviewed["meeting_date"].notna() & reviewed["measure_date"].notna()
+    assert (reviewed.loc[both, "meeting_date"] <= reviewed.loc[both, "measure_date"]).all()
+
+
+def test_large_n_keeps_the_shares(frame: pd.DataFrame) -> None:
+    small, big = cohort_of(frame), cohort_of(synth.generate(100_000, 1))
+    small_flow = small.flow().set_index("step")["n"]
+    big_flow = big.flow().set_index("step")["n"]
+    for step in ("randomised_cases", "duplicates", "sampling_frame", "studied"):
+        assert big_flow[step] / 100_000 == pytest.approx(small_flow[step] / 4188, abs=2e-4), step
+    for column in ("group", "county", "sex", "diagnosis"):
+        small_share = small.cases[column].value_counts(normalize=True)
+        big_share = big.cases[column].value_counts(normalize=True)
+        assert (big_share - small_share).abs().max() < 0.001, column
+    for event in synth.EVENTS:
+        small_seen = event_days(small.cases, event)["seen"].mean()
+        assert abs(small_seen - event_days(big.cases, event)["seen"].mean()) < 0.02, event
+
+
+def test_reversed_scenario_flips_the_treatment_effect() -> None:
+    cases = cohort_of(synth.generate(4188, 1, "reversed")).cases
+    assert synth.load_scenario("reversed")["population"] == DEFAULT["population"]
+    for event in synth.EVENTS:
+        table = event_days(cases, event)
+        seen = table[table["seen"]].groupby("group")["days"].mean()
+        share = table.groupby("group")["seen"].mean()
+        assert seen["treatment"] > seen["control"], event
+        assert share["treatment"] < share["control"], event
+
+
+def test_largest_remainder_is_exact() -> None:
+    counts = synth.largest_remainder(4188, [DEFAULT["population"][k] for k in synth.KINDS])
+    assert counts.tolist() == [4028, 51, 14, 95]
+    assert synth.largest_remainder(7, [1, 1, 1]).sum() == 7
