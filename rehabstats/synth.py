@@ -170,12 +170,14 @@ def _event_days(
 ) -> dict[str, np.ndarray]:
     """Latent days from case start to each event (inf = never), by the handling model.
 
-    Meeting: a share never has one, the rest a lognormal time, faster with a higher
-    covariate hazard, after a fixed offset (the declined spend days deciding on the offer). Plan: after the meeting, sooner after an early one; without a meeting
-    a smaller share gets one from the start. Measure: a piecewise-constant hazard that is
-    zero before a meeting (direct route at a low rate if the case never has one), rises
-    after the meeting and again after the plan, by more when they came early; a lognormal
-    frailty per case spreads the times (some cases wait very long)."""
+    Meeting: a share never has one; the rest after a fixed offset (the declined spend days
+    deciding on the offer) and a lognormal wait, shorter with a higher covariate hazard.
+    Plan: after the meeting, with a delay that grows with a late meeting; without a
+    meeting a smaller share gets one directly. Measure: a case is on track — a measure
+    starts promptly after the meeting — with a probability that falls when the meeting
+    and the plan come late; otherwise it stalls and the measure comes after a long
+    lognormal wait (or, without a meeting, at a slower direct pace).
+    """
     m, p, s = sc["meeting"], sc["plan"], sc["measure"]
 
     def value(spec: Any) -> Any:
