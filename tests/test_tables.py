@@ -27,6 +27,11 @@ def numbers(text: str, lang: str) -> list[float]:
     return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
+def cell_numbers(row: tuple[str, ...], lang: str) -> list[float]:
+    """The numbers of a table row's value cells, read cell by cell."""
+    return [n for cell in row[1:] for n in numbers(cell, lang)]
+
+
 def test_the_glossaries_have_the_same_keys(glossaries) -> None:
     def keys(node: dict, prefix: str = "") -> set[str]:
         out: set[str] = set()
@@ -45,8 +50,7 @@ def test_every_table_has_the_same_shape_and_numbers_in_both_languages(
     en = build_table(key, default_results, glossaries["en"])
     assert len(sv.rows) == len(en.rows) and len(sv.header) == len(en.header)
     for row_sv, row_en in zip(sv.rows, en.rows, strict=True):
-        cells_sv = numbers(" ".join(row_sv[1:]), "sv")
-        assert cells_sv == numbers(" ".join(row_en[1:]), "en")
+        assert cell_numbers(row_sv, "sv") == cell_numbers(row_en, "en")
     assert sv.caption.startswith("Tabell ") and en.caption.startswith("Table ")
     assert sv.notes[0].startswith("Anm:") and en.notes[0].startswith("Note:")
     assert sv.source.startswith("Källa:") and en.source.startswith("Source:")
@@ -56,9 +60,9 @@ def test_swedish_tables_use_decimal_comma_and_space_thousands(default_results, g
     t1 = build_table("T1", default_results, glossaries["sv"]).markdown()
     assert "4\u00a0028" in t1 and "4,028" not in t1
     b3 = build_table("B3", default_results, glossaries["sv"]).markdown()
-    assert re.search(r"\| \d,\d\d\*{0,3} \|", b3)
+    assert re.search(r"\| \d,\d\d(\\\*){0,3} \|", b3)
     b3_en = build_table("B3", default_results, glossaries["en"]).markdown()
-    assert re.search(r"\| \d\.\d\d\*{0,3} \|", b3_en)
+    assert re.search(r"\| \d\.\d\d(\\\*){0,3} \|", b3_en)
 
 
 def test_the_markdown_has_caption_above_bold_total_and_notes(default_results, glossaries) -> None:
