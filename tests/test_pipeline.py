@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def test_a_bad_request_is_refused_before_any_work(small_csv: Path, previous: Pat
     with pytest.raises(ValueError, match="unknown format 'docx'"):
         render_report(small_csv, previous, formats=["docx"])
     assert (previous / "sv" / "report.html").read_text() == "the previous report"
+
+
+def test_two_runs_give_the_same_export_and_the_same_documents(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    """Determinism: byte-identical tables.json, the same text apart from the run's time."""
+    runs = [
+        render_report(small_csv, tmp_path / f"run{i}", langs=["sv", "en"], formats=["html"])
+        for i in (1, 2)
+    ]
+    assert runs[0].tables_json.read_bytes() == runs[1].tables_json.read_bytes()
+    for lang in ("sv", "en"):
+        texts = [run.documents[lang]["html"].read_text(encoding="utf-8") for run in runs]
+        without_time = [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<time>", t) for t in texts]
+        assert without_time[0] == without_time[1]
