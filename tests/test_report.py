@@ -130,9 +130,23 @@ def test_the_html_is_self_contained_with_every_title(html_pages, lang: str) -> N
 def test_swedish_is_swedish_and_english_is_english(html_pages) -> None:
     sv = " ".join(html_pages["sv"].text)
     en = " ".join(html_pages["en"].text)
-    for word in ("Kontrollgrupp", "Försöksgrupp", "Anm:", "Källa:", "Innehåll"):
+    for word in (
+        "Kontrollgrupp",
+        "Försöksgrupp",
+        "Anm:",
+        "Källa:",
+        "Innehåll",
+        "Analys och prognos",
+    ):
         assert word in sv and word not in en
-    for word in ("Control group", "Treatment group", "Note:", "Source:", "Contents"):
+    for word in (
+        "Control group",
+        "Treatment group",
+        "Note:",
+        "Source:",
+        "Contents",
+        "Analysis and",
+    ):
         assert word in en and word not in sv
 
 
