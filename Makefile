@@ -38,3 +38,11 @@ format: setup
 data: setup
 	$(BIN)/rehabstats synth --seed 0 --n 4188 --scenario default --out data/register.csv
 	$(BIN)/rehabstats dictionary --out data/dictionary.md
+
+# The benchmarks of benchmarks/README.md at their full sizes (about half an hour and up to
+# 8 GiB at 3 M rows); each prints its figures. Smaller: e.g. SIZES="10000 100000".
+SIZES ?= 10000 100000 1000000 3000000
+benchmark: setup
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_statistics.py --sizes $(SIZES)
+	$(BIN)/python benchmarks/bench_cox.py

@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from rehabstats.dictionary import load_dictionary
 from rehabstats.population import GROUPS, USABLE
@@ -232,8 +231,18 @@ def _plain(message: object) -> str:
 def _fit(
     design: pd.DataFrame, duration: str, event: str
 ) -> tuple[pd.DataFrame | None, str | None, list[str]]:
-    """lifelines' estimates (its ``summary``), or None and why; other warnings as notes."""
-    with warnings.catch_warnings(record=True) as caught:
+    """lifelines' estimates (its ``summary``), or None and why; other warnings as notes.
+
+    The fit runs on one BLAS thread: on large samples lifelines makes one small matrix
+    product per distinct day, and threaded BLAS then spends its time waking threads;
+    with another busy process on the machine a fit took 17 times as long
+    (benchmarks/README.md).
+    """
+    # lifelines takes a second to import: only when fitting, not to read results.
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
         warnings.simplefilter("always")
         try:
             fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event)
@@ -348,14 +357,27 @@ def _covariate_dtypes() -> dict[str, pd.CategoricalDtype]:
 
 
 def _yes_no(observed: pd.Series) -> pd.Categorical:
-    return pd.Categorical(np.where(observed, "yes", "no"), categories=("no", "yes"))
+    return pd.Categorical.from_codes(observed.to_numpy(np.int8), categories=("no", "yes"))
 
 
 def _window(observed: pd.Series, days: pd.Series) -> pd.Categorical:
     """When the event happened (``WINDOWS``), or ``none`` for cases without it."""
-    window = pd.cut(days, WINDOW_EDGES, labels=WINDOWS).astype(str)
-    labels = np.where(observed, window, NO_EVENT)
-    return pd.Categorical(labels, categories=(NO_EVENT, *WINDOWS))
+    window = pd.cut(days, WINDOW_EDGES, labels=WINDOWS).cat.codes.to_numpy()
+    codes = np.where(observed, np.where(window < 0, -1, window + 1), 0)
+    return pd.Categorical.from_codes(codes, categories=(NO_EVENT, *WINDOWS))
+
+
+def _recoded(values: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
+    """``values`` in ``dtype``, each value matched by its text (NaN where none matches).
+
+    The same as ``values.astype(str).astype(dtype)``; a categorical column is recoded
+    through its categories instead of through a string per row.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype(str).astype(dtype)
+    texts = [str(c) for c in values.cat.categories] + ["nan"]  # [-1]: a missing value
+    codes = dtype.categories.get_indexer(texts)[values.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=values.index)
 
 
 def model_frame(cases: pd.DataFrame, events: Sequence[str]) -> pd.DataFrame:
@@ -366,10 +388,11 @@ def model_frame(cases: pd.DataFrame, events: Sequence[str]) -> pd.DataFrame:
     (yes/no) and ``{event}_window`` (``none`` or one of ``WINDOWS``).
     """
     usable = np.logical_and.reduce([cases[f"{e}_status"].isin(USABLE) for e in events])
-    sample = cases.loc[usable]
+    needed = [f"{e}_{part}" for e in events for part in ("days", "observed")]
+    sample = cases.loc[usable, ["group", *COVARIATES, *needed]]
     frame = pd.DataFrame({"group": sample["group"].astype(pd.CategoricalDtype(GROUPS))})
     for name, dtype in _covariate_dtypes().items():
-        frame[name] = sample[name].astype(str).astype(dtype)
+        frame[name] = _recoded(sample[name], dtype)
     for e in events:
         frame[f"{e}_days"] = sample[f"{e}_days"].astype(float)
         frame[f"{e}_observed"] = sample[f"{e}_observed"].astype(bool)

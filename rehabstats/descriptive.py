@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rehabstats.dictionary import load_dictionary
 
@@ -47,6 +46,7 @@ def county_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
     group, and ``n`` (the county's cases, the printed "Total antal obs.").
     """
     levels = ARMS if by == "arm_group" else GROUPS
+    cases = cases[["county", by]]
     rows = []
     counties = load_dictionary()["county"].codes
     for county in (*counties, "total"):
@@ -78,13 +78,16 @@ def _category_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
 
 
 def _balance(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> pd.DataFrame:
-    columns = _columns(cases, by, levels)
+    columns = _columns(cases[[by, "age", *BALANCE_VARIABLES]], by, levels)
     rows = _age_rows(columns) + _category_rows(columns)
     rows.append({"variable": "n", "category": "n"} | {c: len(p) for c, p in columns.items()})
     return pd.DataFrame(rows)
 
 
 def _age_p_value(cases: pd.DataFrame) -> float:
+    # scipy.stats takes a second to import: only when testing, not to read results.
+    from scipy import stats
+
     control = cases.loc[cases["arm_group"] == "control", "age"].astype(float)
     offered = cases.loc[cases["arm_group"] == "treatment_arm", "age"].astype(float)
     if min(len(control), len(offered)) < 2:
@@ -92,27 +95,34 @@ def _age_p_value(cases: pd.DataFrame) -> float:
     return float(stats.ttest_ind(control, offered).pvalue)
 
 
-def _indicator_p_value(indicator: pd.Series, arm: pd.Series) -> float:
-    """Chi-square test (no continuity correction) of a category indicator by arm."""
-    table = pd.crosstab(indicator, arm).reindex(
-        index=[False, True], columns=list(ARMS), fill_value=0
-    )
+def _indicator_p_value(indicator: np.ndarray, arm: np.ndarray) -> float:
+    """Chi-square test (no continuity correction) of a category indicator by arm.
+
+    ``arm`` is each case's position in ``ARMS`` (-1: neither); the 2×2 table has the
+    indicator's False and True as rows and ``ARMS`` as columns.
+    """
+    counted = arm >= 0
+    cells = 2 * indicator[counted].astype(np.int64) + arm[counted]
+    table = np.bincount(cells, minlength=4).reshape(2, 2)
     if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
         return np.nan
-    return float(stats.chi2_contingency(table.to_numpy(), correction=False).pvalue)
+    from scipy import stats  # see _age_p_value
+
+    return float(stats.chi2_contingency(table, correction=False).pvalue)
 
 
 def balance_by_arm(cases: pd.DataFrame) -> pd.DataFrame:
     """B1: the covariates of control vs all offered an actor vs all, with p-values."""
     table = _balance(cases, "arm_group", ARMS)
     source = {EXPORT_VARIABLE.get(v, v): v for v in BALANCE_VARIABLES}
+    arm = pd.Categorical(cases["arm_group"], categories=ARMS).codes.astype(np.int64)
     p_values = []
     for variable, category in table[["variable", "category"]].itertuples(index=False):
         if variable == "age" and category != "sd":
             p_values.append(_age_p_value(cases))
         elif variable in source:
-            indicator = cases[source[variable]] == category
-            p_values.append(_indicator_p_value(indicator, cases["arm_group"]))
+            indicator = (cases[source[variable]] == category).to_numpy()
+            p_values.append(_indicator_p_value(indicator, arm))
         else:
             p_values.append(np.nan)
     return table.assign(p_value=p_values)

@@ -50,7 +50,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     text, encoding = _decode(data, path)
     if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty")
-    header = text.splitlines()[0]
+    # The first line ends at the first "\n" at the latest: split only that much.
+    header = (text.partition("\n")[0].splitlines() or [""])[0]
     delimiter = _sniff_delimiter(header)
     if delimiter not in header:
         raise DataFileError(

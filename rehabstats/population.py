@@ -80,27 +80,39 @@ class Cohort:
 def _buckets(data: pd.DataFrame) -> pd.Series:
     """The flow bucket of every input row."""
     randomised = data["randomised"].fillna(False).astype(bool)
-    order = data.loc[randomised].sort_values(["randomisation_date", "case_id"], kind="stable")
+    # Only people randomised more than once can have a duplicate: sort just their cases.
+    persons = data.loc[randomised, ["person_id", "randomisation_date", "case_id"]]
+    persons = persons.loc[persons["person_id"].duplicated(keep=False).to_numpy()]
+    order = persons.sort_values(["randomisation_date", "case_id"], kind="stable")
     repeat = order["person_id"].duplicated(keep="first")
     duplicate = pd.Series(False, index=data.index)
     duplicate.loc[repeat.index[repeat.to_numpy()]] = True
     reviewed = data["file_reviewed"].fillna(False).astype(bool)
-    labels = np.select(
-        [~randomised, duplicate, ~reviewed], ["not_randomised", "duplicate", "not_reviewed"],
-        default="studied",
+    codes = np.select(
+        [~randomised, duplicate, ~reviewed],
+        [BUCKETS.index(b) for b in ("not_randomised", "duplicate", "not_reviewed")],
+        default=BUCKETS.index("studied"),
     )
-    return pd.Series(pd.Categorical(labels, categories=BUCKETS), index=data.index, name="bucket")
+    buckets = pd.Categorical.from_codes(codes, categories=BUCKETS)
+    return pd.Series(buckets, index=data.index, name="bucket")
 
 
 def _groups(cases: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """The three study groups and the two randomised arms."""
-    control = cases["arm"].eq("control")
-    declined = cases["declined"].fillna(False).astype(bool)
-    group = np.where(control, "control", np.where(declined, "declined", "treatment"))
-    arm = np.where(control, "control", "treatment_arm")
+    control = cases["arm"].eq("control").to_numpy(dtype=bool)
+    declined = cases["declined"].fillna(False).astype(bool).to_numpy()
+    group = np.select(
+        [control, declined],
+        [GROUPS.index("control"), GROUPS.index("declined")],
+        default=GROUPS.index("treatment"),
+    )
+    arm = np.where(control, 0, 1)
     return (
-        pd.Series(pd.Categorical(group, categories=GROUPS), index=cases.index),
-        pd.Series(pd.Categorical(arm, categories=("control", "treatment_arm")), index=cases.index),
+        pd.Series(pd.Categorical.from_codes(group, categories=GROUPS), index=cases.index),
+        pd.Series(
+            pd.Categorical.from_codes(arm, categories=("control", "treatment_arm")),
+            index=cases.index,
+        ),
     )
 
 
@@ -117,14 +129,15 @@ def _event_columns(cases: pd.DataFrame, event: str) -> pd.DataFrame:
     start, end = cases["case_start_date"], cases["followup_end_date"]
     status = np.select(
         [flag & date.isna(), ~flag & date.notna(), (date > end).fillna(False), flag],
-        ["date_missing", "date_without_event", "date_after_followup", "event"],
-        default="censored",
+        [STATUSES.index(s) for s in (*LEFT_OUT, "event")],
+        default=STATUSES.index("censored"),
     )
-    until = date.where(status == "event", end.where(status == "censored"))
+    observed = status == STATUSES.index("event")
+    until = date.where(observed, end.where(status == STATUSES.index("censored")))
     return pd.DataFrame(
         {
-            f"{event}_status": pd.Categorical(status, categories=STATUSES),
-            f"{event}_observed": status == "event",
+            f"{event}_status": pd.Categorical.from_codes(status, categories=STATUSES),
+            f"{event}_observed": observed,
             f"{event}_days": (until - start).dt.days.astype(float),
         },
         index=cases.index,
@@ -160,8 +173,7 @@ def derive_cohort(data: pd.DataFrame) -> Cohort:
     cases = data.loc[buckets.eq("studied").to_numpy()].copy()
     cases["group"], cases["arm_group"] = _groups(cases)
     cases["age_group"] = _age_groups(cases["age"])
-    for event in EVENTS:
-        cases = cases.join(_event_columns(cases, event))
+    cases = pd.concat([cases, *(_event_columns(cases, event) for event in EVENTS)], axis=1)
     _refuse_empty_groups(cases, len(data))
     cohort = Cohort(buckets=buckets, cases=cases)
     _check_accounting(cohort)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test, multivariate_logrank_test
 
 from rehabstats.population import GROUPS, LEFT_OUT, USABLE
 
@@ -27,6 +25,11 @@ TOTAL = "total"
 def usable(cases: pd.DataFrame, event: str) -> pd.DataFrame:
     """The cases in the analysis of ``event``: status event or censored."""
     return cases.loc[cases[f"{event}_status"].isin(USABLE).to_numpy()]
+
+
+def _event_columns(cases: pd.DataFrame, event: str) -> pd.DataFrame:
+    """The only columns an event's analysis reads, so that selecting rows copies little."""
+    return cases[["group", f"{event}_status", f"{event}_observed", f"{event}_days"]]
 
 
 def _in_group(cases: pd.DataFrame, group: str) -> pd.DataFrame:
@@ -60,6 +63,7 @@ def event_table(cases: pd.DataFrame, event: str) -> pd.DataFrame:
     ``n`` (cases analysed), ``events``, ``share_pct`` (100·events/n) and ``left_out``
     (cases of the group whose dates for the event cannot be used).
     """
+    cases = _event_columns(cases, event)
     rows = [_event_row(cases, event, group) for group in (*GROUPS, TOTAL)]
     return pd.DataFrame(rows).astype({"n": int, "events": int, "left_out": int})
 
@@ -103,6 +107,8 @@ def _compare(cases: pd.DataFrame, event: str, groups: Sequence[str]) -> Comparis
     """Log-rank test of equal event-time distributions across ``groups``."""
     analysed = usable(cases, event)
     analysed = analysed.loc[analysed["group"].isin(groups).to_numpy()]
+    from lifelines.statistics import logrank_test, multivariate_logrank_test  # see _group_curve
+
     problem = _untestable(groups, analysed, event)
     if problem:
         return Comparison(tuple(groups), np.nan, len(groups) - 1, np.nan, problem)
@@ -119,6 +125,7 @@ def _compare(cases: pd.DataFrame, event: str, groups: Sequence[str]) -> Comparis
 
 def logrank(cases: pd.DataFrame, event: str) -> LogRank:
     """Log-rank tests for ``event``: all three groups, and each offered group vs control."""
+    cases = _event_columns(cases, event)
     return LogRank(
         event=event,
         overall=_compare(cases, event, GROUPS),
@@ -140,6 +147,9 @@ def _group_curve(members: pd.DataFrame, event: str, days: np.ndarray) -> pd.Data
     The Kaplan–Meier estimate is defined up to the group's longest follow-up; later
     days get NaN. At risk on day t: cases whose time is t or later.
     """
+    # lifelines takes a second to import: only when estimating, not to read results.
+    from lifelines import KaplanMeierFitter
+
     durations = np.sort(members[f"{event}_days"].to_numpy(dtype=float))
     at_risk = len(durations) - np.searchsorted(durations, days, side="left")
     share = np.full(len(days), np.nan)
@@ -157,7 +167,7 @@ def km_curves(cases: pd.DataFrame, event: str, days: Iterable[float] | None = No
     Columns: ``group``, ``day``, ``cum_share_pct`` (100·(1 − S(day))) and ``at_risk``.
     ``days`` defaults to every tenth day up to 360 (or the longest follow-up).
     """
-    analysed = usable(cases, event)
+    analysed = usable(_event_columns(cases, event), event)
     grid = np.asarray(list(_default_days(analysed, event) if days is None else days))
     parts = [
         _group_curve(_in_group(analysed, group), event, grid).assign(group=group)

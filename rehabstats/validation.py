@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -70,68 +71,113 @@ class ContractError(Exception):
 # --- coercion -----------------------------------------------------------------------------
 
 
-def _as_text(column: pd.Series) -> pd.Series:
-    """Trimmed text, with empty cells as missing."""
-    text = column.astype("string").str.strip()
-    return text.mask(text == "")
+@dataclass(frozen=True)
+class _Text:
+    """A column as written in the file: trimmed text, empty cells missing.
+
+    Kept as the column's distinct values (``distinct``, "string" dtype, <NA> where
+    empty) and each row's position among them (-1 for a missing cell), so that the
+    string work is done once per distinct value rather than once per row.
+    """
+
+    positions: np.ndarray
+    distinct: pd.Series
+    index: pd.Index
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Text:
+        """The text of ``column``; its cells read as ``str(value).strip()``."""
+        mixed = pd.api.types.is_float_dtype(column) or (
+            column.dtype == object
+            and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty")
+        )
+        # Distinct floats (0.0, -0.0) or objects (1, 1.0, True) can share one hash but
+        # not their text: those columns are turned into text before they are factorised.
+        positions, distinct = pd.factorize(column.astype("string") if mixed else column)
+        text = pd.Series(distinct).astype("string").str.strip()
+        return cls(positions, text.mask(text == ""), column.index)
+
+    def spread(self, per_distinct: object) -> pd.Series:
+        """Values given per distinct text as a column (missing for missing cells)."""
+        values = pd.array(per_distinct).take(self.positions, allow_fill=True)
+        return pd.Series(values, index=self.index)
+
+    def values(self) -> pd.Series:
+        """The trimmed text of every row."""
+        return self.spread(self.distinct.array)
+
+    def present(self) -> pd.Series:
+        """Whether each row has a value in the file (not empty, not only spaces)."""
+        written = np.append(self.distinct.notna().to_numpy(), False)  # [-1]: a missing cell
+        return pd.Series(written[self.positions], index=self.index)
 
 
-def _coerce_category(column: pd.Series, spec: ColumnSpec) -> pd.Series:
+def _present(column: pd.Series) -> pd.Series:
+    """Whether each cell of ``column`` has a value in the file (see :class:`_Text`)."""
+    return _Text.of(column).present()
+
+
+def _coerce_category(text: _Text, spec: ColumnSpec) -> pd.Series:
     """Map every accepted spelling onto its code; anything else becomes missing."""
     spellings = spec.spelling_map()
-    positions, distinct = pd.factorize(_as_text(column).str.lower())
-    codes = pd.Series([spellings.get(v) for v in distinct], dtype="object")
-    categories = pd.Categorical(codes, categories=spec.codes)
-    mapped = categories.take(positions, allow_fill=True)
-    return pd.Series(mapped, index=column.index)
+    lowered = text.distinct.str.lower()
+    codes = [spellings.get(v) if isinstance(v, str) else None for v in lowered]
+    return text.spread(pd.Categorical(codes, categories=spec.codes))
 
 
-def _coerce_boolean(column: pd.Series, dictionary: DataDictionary) -> pd.Series:
+def _coerce_boolean(column: pd.Series, text: _Text, dictionary: DataDictionary) -> pd.Series:
     if pd.api.types.is_bool_dtype(column):
         return column.astype("boolean")
-    lowered = _as_text(column).str.lower()
-    truth = lowered.isin(dictionary.true_spellings)
-    falsity = lowered.isin(dictionary.false_spellings)
-    out = pd.Series(pd.NA, index=column.index, dtype="boolean")
-    out[truth.fillna(False).astype(bool)] = True
-    out[falsity.fillna(False).astype(bool)] = False
-    return out
+    lowered = text.distinct.str.lower()
+    truth = lowered.isin(dictionary.true_spellings).fillna(False).astype(bool)
+    falsity = lowered.isin(dictionary.false_spellings).fillna(False).astype(bool)
+    value = pd.Series(pd.NA, index=lowered.index, dtype="boolean")
+    value[truth] = True
+    value[falsity] = False
+    return text.spread(value.array)
 
 
-def _coerce_date(column: pd.Series, dictionary: DataDictionary) -> pd.Series:
+def _coerce_date(column: pd.Series, text: _Text, dictionary: DataDictionary) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(column):
         return column.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
-    text = _as_text(column)
-    out = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
+    value = pd.Series(pd.NaT, index=text.distinct.index, dtype="datetime64[ns]")
     for fmt in dictionary.date_formats:
-        out = out.fillna(pd.to_datetime(text, format=fmt, errors="coerce"))
-    return out.dt.normalize()
+        value = value.fillna(pd.to_datetime(text.distinct, format=fmt, errors="coerce"))
+    return text.spread(value.dt.normalize().array)
 
 
-def _coerce_integer(column: pd.Series) -> pd.Series:
-    number = pd.to_numeric(_as_text(column), errors="coerce")
-    return number.where(number % 1 == 0).astype("Int64")
+def _coerce_integer(text: _Text) -> pd.Series:
+    number = pd.to_numeric(text.distinct, errors="coerce")
+    return text.spread(number.where(number % 1 == 0).astype("Int64").array)
 
 
-def coerce(raw: pd.DataFrame, dictionary: DataDictionary | None = None) -> pd.DataFrame:
-    """The contract's columns of ``raw`` in their types; unreadable values become missing."""
-    dictionary = dictionary or load_dictionary()
-    typed = {}
+def _coerce(
+    raw: pd.DataFrame, dictionary: DataDictionary
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """:func:`coerce`, and for each column whether each cell has a value in the file."""
+    typed, present = {}, {}
     for name in dictionary.names():
         if name not in raw.columns:
             continue
         spec, column = dictionary[name], raw[name]
+        text = _Text.of(column)
+        present[name] = text.present()
         if spec.type == "category":
-            typed[name] = _coerce_category(column, spec)
+            typed[name] = _coerce_category(text, spec)
         elif spec.type == "boolean":
-            typed[name] = _coerce_boolean(column, dictionary)
+            typed[name] = _coerce_boolean(column, text, dictionary)
         elif spec.type == "date":
-            typed[name] = _coerce_date(column, dictionary)
+            typed[name] = _coerce_date(column, text, dictionary)
         elif spec.type == "integer":
-            typed[name] = _coerce_integer(column)
+            typed[name] = _coerce_integer(text)
         else:
-            typed[name] = _as_text(column)
-    return pd.DataFrame(typed, index=raw.index)
+            typed[name] = text.values()
+    return pd.DataFrame(typed, index=raw.index), present
+
+
+def coerce(raw: pd.DataFrame, dictionary: DataDictionary | None = None) -> pd.DataFrame:
+    """The contract's columns of ``raw`` in their types; unreadable values become missing."""
+    return _coerce(raw, dictionary or load_dictionary())[0]
 
 
 # --- the schema ---------------------------------------------------------------------------
@@ -151,17 +197,21 @@ def _parse_rule(spec: ColumnSpec) -> str:
     return rule
 
 
-def _text_checks(spec: ColumnSpec, typed: pd.DataFrame) -> list[pa.Check]:
+Presence = Callable[[pd.Series], pd.Series]
+
+
+def _text_checks(spec: ColumnSpec, typed: pd.DataFrame, present: Presence) -> list[pa.Check]:
     """Checks on one column as written in the file: present where required, readable.
 
-    Emptiness is judged on the text, so an unreadable value is reported once, as
-    unreadable, and not also as empty.
+    Emptiness is judged on the text (``present``: whether each cell of the column has
+    a value), so an unreadable value is reported once, as unreadable, and not also as
+    empty.
     """
     checks = []
     if spec.required:
         checks.append(
             pa.Check(
-                lambda s: _as_text(s).notna(),
+                present,
                 error="empty value in a required column",
                 ignore_na=False,
             )
@@ -170,7 +220,7 @@ def _text_checks(spec: ColumnSpec, typed: pd.DataFrame) -> list[pa.Check]:
         condition = typed[spec.required_if].fillna(False).astype(bool)
         checks.append(
             pa.Check(
-                lambda s, condition=condition: ~condition | _as_text(s).notna(),
+                lambda s, condition=condition: ~condition | present(s),
                 error=f"empty, but required when {spec.required_if} is yes",
                 ignore_na=False,
             )
@@ -178,7 +228,7 @@ def _text_checks(spec: ColumnSpec, typed: pd.DataFrame) -> list[pa.Check]:
     if spec.type in PARSE_RULES:
         checks.append(
             pa.Check(
-                lambda s, typed=typed[spec.name]: _as_text(s).isna() | typed.notna(),
+                lambda s, typed=typed[spec.name]: ~present(s) | typed.notna(),
                 error=_parse_rule(spec),
                 ignore_na=False,  # the unreadable values became missing: look at those
             )
@@ -237,11 +287,23 @@ def _row_rules(dictionary: DataDictionary) -> list[Rule]:
 
 def text_schema(typed: pd.DataFrame, dictionary: DataDictionary) -> pa.DataFrameSchema:
     """Schema for the file as written: every column there, required ones filled, readable."""
+    return _text_schema(typed, dictionary, {})
+
+
+def _text_schema(
+    typed: pd.DataFrame, dictionary: DataDictionary, present: dict[str, pd.Series]
+) -> pa.DataFrameSchema:
+    """:func:`text_schema`, with the presence of the values already read where known."""
+
+    def presence(name: str) -> Presence:
+        known = present.get(name)
+        return _present if known is None else lambda _, known=known: known
+
     return pa.DataFrameSchema(
         {
             name: pa.Column(
                 nullable=True,
-                checks=_text_checks(spec, typed) if name in typed.columns else [],
+                checks=_text_checks(spec, typed, presence(name)) if name in typed.columns else [],
             )
             for name, spec in dictionary.columns.items()
         }
@@ -315,13 +377,13 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
     raw = raw.reset_index(drop=True)
     extra = [c for c in raw.columns if c not in dictionary.columns]
     notes = tuple(f"{c}: not in the data dictionary; ignored" for c in extra)
-    typed = coerce(raw, dictionary)
+    typed, present = _coerce(raw, dictionary)
     if raw.empty:
         problem = Problem("(file)", "the file has no data rows", 0)
         return ValidationReport(0, (problem,), notes), typed
     failures = pd.concat(
         [
-            _failures(text_schema(typed, dictionary), raw),
+            _failures(_text_schema(typed, dictionary, present), raw),
             _failures(typed_schema(typed, dictionary), typed),
         ]
     )

@@ -1,0 +1,224 @@
+"""The report's five Cox models next to a minimal NumPy yardstick, same data, same run.
+
+    python benchmarks/bench_cox.py [--sizes 4188 100000 1000000] [--seed 1] [--scenario S]
+
+For each size: a generated register extract → validation → study population, then
+
+- ``report``: the report's own functions (``rehabstats.cox.cox_meeting`` … ``cox_timing``),
+  everything included (model frames, checks, design matrices, lifelines, result tables);
+- ``lifelines``: ``CoxPHFitter.fit`` alone on the design matrices the report built;
+- ``yardstick``: :func:`yardstick_fit` below on the same design matrices.
+
+The yardstick is a BENCHMARK YARDSTICK, not part of rehabstats: a plain Newton–Raphson
+on the partial likelihood with Efron's handling of tied days (the report's method, so its
+estimates must match lifelines'), summing over the distinct days rather than over people.
+Its coefficients and standard errors are checked against the report's to ``TOLERANCE``;
+the script exits 1 if they disagree, so the timing comparison is between equal answers.
+lifelines and the yardstick run on one BLAS thread, as the report's fits do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from common import print_header, table
+from lifelines import CoxPHFitter
+from scipy import sparse
+from threadpoolctl import threadpool_limits
+
+from rehabstats import cox
+from rehabstats.population import derive_cohort
+from rehabstats.synth import generate
+from rehabstats.validation import validate
+
+MODELS: dict[str, Callable[[pd.DataFrame], cox.CoxResult]] = {
+    "B3": cox.cox_meeting,
+    "B4": cox.cox_plan,
+    "B5": cox.cox_measure_model1,
+    "B6": cox.cox_measure_model2,
+    "T7": cox.cox_timing,
+}
+TOLERANCE = 1e-4
+TARGET = 5.0
+
+
+def _efron(
+    beta: np.ndarray,
+    x: np.ndarray,
+    event: np.ndarray,
+    position: np.ndarray,
+    days: sparse.csr_array,
+    tied_days: sparse.csr_array,
+    at: np.ndarray,
+    fraction: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Efron's partial log-likelihood, its gradient and the information matrix at ``beta``.
+
+    ``x`` has one row per case, centred; ``position`` is each case's distinct time and
+    ``days`` the 0/1 matrix of distinct times × cases (``tied_days``: only the cases with
+    the event), so sums over the cases are taken once per time. There is one entry per
+    event in ``at`` (its distinct time) and ``fraction`` (k/d: the share of the d tied
+    events already removed, k = 0…d−1); only scalars are kept per event.
+    """
+    score = x @ beta
+    weight = np.exp(score)
+    weighted = x * weight[:, None]
+    risk0 = (days @ weight)[::-1].cumsum()[::-1]
+    risk1 = (days @ weighted)[::-1].cumsum(axis=0)[::-1]
+    tied0, tied1 = tied_days @ weight, tied_days @ weighted
+    denominator = risk0[at] - fraction * tied0[at]
+    inverse = 1.0 / denominator
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        return np.bincount(at, values, minlength=len(risk0))
+
+    c0, c1 = per_time(inverse), per_time(fraction * inverse)
+    q0, q1 = per_time(inverse**2), per_time(fraction * inverse**2)
+    q2 = per_time((fraction * inverse) ** 2)
+    loglik = score @ event - np.log(denominator).sum()
+    gradient = event @ x - c0 @ risk1 + c1 @ tied1
+    # Σ over events of the risk set's weighted x xᵀ as one product: each case's weight
+    # times 1/denominator summed over the event times it was at risk at.
+    case_weight = weight * (c0.cumsum()[position] - event * c1[position])
+    cross = risk1.T @ (q1[:, None] * tied1)
+    information = (
+        (x * case_weight[:, None]).T @ x
+        - risk1.T @ (q0[:, None] * risk1)
+        + cross
+        + cross.T
+        - tied1.T @ (q2[:, None] * tied1)
+    )
+    return loglik, gradient, information
+
+
+def yardstick_fit(
+    durations: np.ndarray, observed: np.ndarray, x: np.ndarray, max_steps: int = 50
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """YARDSTICK: Cox coefficients and standard errors by Newton–Raphson (Efron ties).
+
+    ``x`` has one row per case. Halves a step that lowers the likelihood; stops when the
+    largest step is below 1e-9 or the log-likelihood changes by less than 1e-13 of
+    itself. Returns the coefficients, their standard errors and the number of steps.
+    """
+    n = len(durations)
+    _, position = np.unique(durations, return_inverse=True)
+    event = observed.astype(float)
+    days = sparse.csr_array((np.ones(n), (position, np.arange(n))))
+    tied_days = sparse.csr_array((event, (position, np.arange(n))), shape=days.shape)
+    deaths = np.bincount(position, weights=event).astype(int)
+    at = np.repeat(np.arange(len(deaths)), deaths)
+    fraction = (np.arange(len(at)) - np.repeat(np.cumsum(deaths) - deaths, deaths)) / deaths[at]
+    centred = np.ascontiguousarray(x - x.mean(axis=0))
+    data = (centred, event, position, days, tied_days, at, fraction)
+    beta = np.zeros(x.shape[1])
+    loglik, gradient, information = _efron(beta, *data)
+    steps = 0
+    while steps < max_steps:
+        steps += 1
+        step = np.linalg.solve(information, gradient)
+        while True:
+            new = _efron(beta + step, *data)
+            if new[0] >= loglik or np.abs(step).max() < 1e-12:
+                break
+            step /= 2
+        beta, previous = beta + step, loglik
+        loglik, gradient, information = new
+        if np.abs(step).max() < 1e-9 or abs(loglik - previous) < 1e-13 * abs(loglik):
+            break
+    se = np.sqrt(np.diag(np.linalg.inv(information)))
+    return beta, se, steps
+
+
+def report_designs(cases: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str, str]]:
+    """The design matrices the report's models hand to lifelines, recorded in one run.
+
+    ``rehabstats.cox._fit`` is wrapped for the duration of the call and restored.
+    """
+    designs: dict[str, tuple[pd.DataFrame, str, str]] = {}
+    fit = cox._fit
+    for key, model in MODELS.items():
+
+        def record(design: pd.DataFrame, duration: str, event: str, key: str = key):
+            designs[key] = (design, duration, event)
+            return fit(design, duration, event)
+
+        cox._fit = record
+        try:
+            model(cases)
+        finally:
+            cox._fit = fit
+    return designs
+
+
+def _timed(function: Callable, *args: object) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def compare(cases: pd.DataFrame) -> tuple[list[list[object]], float]:
+    """Per model: size, times of the three fits, disagreement; and the largest disagreement."""
+    designs = report_designs(cases)
+    rows, worst = [], 0.0
+    for key, model in MODELS.items():
+        result, report_s = _timed(model, cases)
+        design, duration, event = designs[key]
+        covariates = design.drop(columns=[duration, event])
+        with threadpool_limits(1, "blas"):
+            _, lifelines_s = _timed(CoxPHFitter(penalizer=0.0).fit, design, duration, event)
+            (beta, se, steps), yardstick_s = _timed(
+                yardstick_fit,
+                design[duration].to_numpy(float),
+                design[event].to_numpy(bool),
+                covariates.to_numpy(float),
+            )
+        estimates = result.table.set_index("term").loc[covariates.columns]
+        coef_diff = np.abs(estimates["coef"].to_numpy() - beta).max()
+        se_diff = np.abs(estimates["se"].to_numpy() - se).max()
+        worst = max(worst, coef_diff, se_diff)
+        size = [key, result.n, result.events, covariates.shape[1], steps]
+        diffs = [f"{coef_diff:.1e}", f"{se_diff:.1e}"]
+        rows.append([*size, report_s, lifelines_s, yardstick_s, *diffs])
+    return rows, worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison for each size and print the tables; 1 if the fits disagree."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4188, 100_000, 1_000_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scenario", default="default", help="synth scenario name or file")
+    args = parser.parse_args(argv)
+    print_header("Cox models: the report's fits vs a NumPy yardstick (Efron ties)")
+    headers = ["model", "n", "events", "coefs", "NR steps", "report s", "lifelines s"]
+    headers += ["yardstick s", "max |Δcoef|", "max |Δse|"]
+    summary, worst = [], 0.0
+    for size in args.sizes:
+        register = generate(size, seed=args.seed, scenario=args.scenario)
+        cases = derive_cohort(validate(register)[1]).cases
+        rows, disagreement = compare(cases)
+        worst = max(worst, disagreement)
+        totals = [sum(row[i] for row in rows) for i in (5, 6, 7)]
+        print(f"## {size:,} register rows ({len(cases):,} studied cases)")
+        print(table(headers, [*rows, ["all", "", "", "", "", *totals, "", ""]]))
+        print()
+        summary.append([size, *totals, totals[0] / totals[2], totals[1] / totals[2]])
+    print("## summary")
+    ratios = ["report/yardstick", "lifelines/yardstick"]
+    print(table(["rows", "report s", "lifelines s", "yardstick s", *ratios], summary))
+    print(f"target: report within {TARGET:g}x the yardstick")
+    verdict = "OK" if worst < TOLERANCE else "FAILED"
+    print(
+        f"agreement with lifelines: {verdict} "
+        f"(largest difference {worst:.1e}, tolerance {TOLERANCE:g})"
+    )
+    return 0 if worst < TOLERANCE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

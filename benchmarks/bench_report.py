@@ -1,0 +1,150 @@
+"""The whole report, end to end, next to the floor of its tools, measured in one run.
+
+    python benchmarks/bench_report.py [--data FILE | --rows N] [--quick]
+
+``render`` is ``rehabstats render DATA`` as a user runs it (Swedish and English, HTML
+and PDF), in its own process. ``analyse`` is the part of it before any notebook runs
+(load, validate, study population, statistics), also in its own process. ``floor`` is
+what any report made this way costs at least, with rehabstats' own engine
+(``rehabstats.render``): a Jupyter kernel started by papermill on a notebook with
+nothing in it but its parameters and one paragraph, rendered to HTML (pandoc) and to
+PDF (pandoc → Typst), for both languages in parallel threads, as the render does.
+Memory is the whole process tree's resident set, sampled (``common.run_measured``).
+
+Without ``--data`` or ``--rows`` the data are ``data/register.csv``, or 4,188 rows made
+by the generator with the default seed when that file is missing. ``--quick`` measures
+the floor only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from common import ROOT, Measured, print_header, run_measured, table
+
+DEFAULT_DATA = ROOT / "data" / "register.csv"
+DEFAULT_ROWS = 4188
+LANGS = ("sv", "en")
+TARGET = 2.0
+FRONT_MATTER = {
+    "title": "Tom rapport",
+    "subtitle": "Golvet för en rapport",
+    "series": "Socialförsäkringsrapport",
+    "number": "2010:12",
+    "publisher": "Försäkringskassan",
+    "contact": "analys@forsakringskassan.se",
+    "author": ["Anna Andersson"],
+    "date": "2010-11-30",
+    "toc-title": "Innehåll",
+    "running-header": "Tom rapport",
+}
+
+
+def empty_notebook(path: Path) -> Path:
+    """A notebook with a parameters cell and one paragraph: nothing to compute."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('lang = "sv"')
+    parameters.metadata["tags"] = ["parameters"]
+    paragraph = nbformat.v4.new_markdown_cell("Ett stycke text, inget annat.")
+    notebook = nbformat.v4.new_notebook(cells=[parameters, paragraph])
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+    return path
+
+
+def floor(folder: Path) -> None:
+    """Execute and render the empty notebook in both languages, in parallel threads."""
+    from rehabstats.render import execute_notebook, render_notebook, set_front_matter
+
+    template = empty_notebook(folder / "empty.ipynb")
+
+    def one(lang: str) -> None:
+        work = folder / lang
+        executed = execute_notebook(template, {"lang": lang}, work / "empty.ipynb", work)
+        set_front_matter(executed, {**FRONT_MATTER, "lang": lang})
+        render_notebook(executed, work, "report", ["html", "pdf"])
+
+    with ThreadPoolExecutor(max_workers=len(LANGS)) as pool:
+        for future in [pool.submit(one, lang) for lang in LANGS]:
+            future.result()
+
+
+def analyse_only(data: Path) -> None:
+    """The analysis the render starts with: load, validate, population, statistics."""
+    from rehabstats.results import analyse
+
+    analyse(data)
+
+
+def dataset(args: argparse.Namespace, folder: Path) -> Path:
+    """The data file to render: given, generated at ``--rows``, or the default dataset."""
+    if args.data:
+        return args.data
+    if args.rows is None and DEFAULT_DATA.is_file():
+        return DEFAULT_DATA
+    from rehabstats.synth import generate, load_scenario, write_csv
+
+    seed = load_scenario("default")["default_seed"]
+    path = folder / "register.csv"
+    write_csv(generate(args.rows or DEFAULT_ROWS, seed=seed), path)
+    return path
+
+
+def _row(name: str, measured: Measured) -> list[object]:
+    m = measured
+    return [name, m.seconds, m.cpu_seconds, m.peak_tree_mib, m.peak_single_mib]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the floor and (unless ``--quick``) the analysis and the render."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="data file to render")
+    parser.add_argument("--rows", type=int, help="generate this many rows instead")
+    parser.add_argument("--quick", action="store_true", help="measure the floor only")
+    parser.add_argument("--floor-in", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--analyse", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_in:
+        floor(args.floor_in)
+        return 0
+    if args.analyse:
+        analyse_only(args.analyse)
+        return 0
+
+    print_header("The report end to end, next to the floor of its tools")
+    here = [sys.executable, str(Path(__file__).resolve())]
+    with tempfile.TemporaryDirectory(prefix="rehabstats-bench-") as tmp:
+        folder = Path(tmp)
+        rows = []
+        if not args.quick:
+            data = dataset(args, folder)
+            print(f"data: {data} ({data.stat().st_size / 2**20:,.1f} MiB)")
+            command = [sys.executable, "-m", "rehabstats", "render", str(data)]
+            render = run_measured([*command, "--out", str(folder / "out")])
+            rows.append(_row("render (sv+en, html+pdf)", render))
+            rows.append(_row("  of which analyse", run_measured([*here, "--analyse", str(data)])))
+        (folder / "floor").mkdir()
+        empty = run_measured([*here, "--floor-in", str(folder / "floor")])
+        rows.append(_row("floor (empty notebook, sv+en, html+pdf)", empty))
+    print()
+    print(table(["what", "wall s", "CPU s", "peak MiB (tree)", "largest process MiB"], rows))
+    if not args.quick:
+        print()
+        print(
+            f"render / floor: {render.seconds / empty.seconds:.2f}x wall, "
+            f"{render.cpu_seconds / empty.cpu_seconds:.2f}x CPU (target: within {TARGET:g}x)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
