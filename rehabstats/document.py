@@ -12,6 +12,7 @@ import datetime as dt
 import platform
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -65,10 +66,14 @@ class ReportDocument:
     def lang(self) -> str:
         return self.glossary.lang
 
+    @cached_property
+    def context(self) -> dict:
+        """The values every section's prose may quote, formatted once per document."""
+        return text_context(self.results, self.glossary, self.edition)
+
     def section(self, name: str) -> str:
         """A section of prose with every number filled in."""
-        context = text_context(self.results, self.glossary, self.edition)
-        return render_section(self.text_dir, name, context)
+        return render_section(self.text_dir, name, self.context)
 
     def table(self, key: str) -> str:
         """Table ``key`` (T1…T7, B1…B6) with title above and notes under."""

@@ -20,7 +20,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
 import pandas as pd
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -407,10 +406,7 @@ def _censoring(ax: Axes, centres: list[float], top: float, review_top: float, la
 
 
 def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write ``stem.png`` (200 dpi) and ``stem.svg`` reproducibly, then close the figure.
-
-    Closing drops the figure from pyplot when a caller made it there, so a notebook does
-    not show it a second time; figures from this module are not in pyplot to begin with.
+    """Write ``stem.png`` (200 dpi) and ``stem.svg`` reproducibly.
 
     No timestamps or software versions are written and SVG ids are hashed with a fixed
     salt, so the same figure gives byte-identical files on every run.
@@ -421,5 +417,4 @@ def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[Path, Path]:
     with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
         fig.savefig(png, dpi=200, metadata={"Software": None})
         fig.savefig(svg, metadata={"Date": None})
-    plt.close(fig)
     return png, svg

@@ -9,6 +9,7 @@ placeholder is an error (``StrictUndefined``), so nothing is left unfilled.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -174,11 +175,16 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
 
 def render_section(directory: Path, name: str, context: dict) -> str:
     """The Markdown of one section: ``directory/<name>.md`` with every placeholder filled."""
-    environment = jinja2.Environment(
+    return _environment(Path(directory)).get_template(f"{name}.md").render(**context)
+
+
+@cache
+def _environment(directory: Path) -> jinja2.Environment:
+    """The template environment of one language's prose (one per directory, reused)."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         finalize=fmt.markdown_literal,  # every inserted value is text, never markup
     )
-    return environment.get_template(f"{name}.md").render(**context)
