@@ -1,13 +1,17 @@
 """The report's five Cox models next to a minimal NumPy yardstick, same data, same run.
 
     python benchmarks/bench_cox.py [--sizes 4188 100000 1000000] [--seed 1] [--scenario S]
+                                   [--statsmodels]
 
 For each size: a generated register extract → validation → study population, then
 
 - ``report``: the report's own functions (``rehabstats.cox.cox_meeting`` … ``cox_timing``),
   everything included (model frames, checks, design matrices, lifelines, result tables);
 - ``lifelines``: ``CoxPHFitter.fit`` alone on the design matrices the report built;
-- ``yardstick``: :func:`yardstick_fit` below on the same design matrices.
+- ``yardstick``: :func:`yardstick_fit` below on the same design matrices;
+- with ``--statsmodels``, also ``statsmodels``: ``PHReg(ties="efron").fit`` on the same
+  matrices, the other Cox regression among the project's dependencies (slow at large
+  sizes, so not measured by default).
 
 The yardstick is a BENCHMARK YARDSTICK, not part of rehabstats: a plain Newton–Raphson
 on the partial likelihood with Efron's handling of tied days (the report's method, so its
@@ -29,6 +33,7 @@ import pandas as pd
 from common import print_header, table
 from lifelines import CoxPHFitter
 from scipy import sparse
+from statsmodels.duration.hazard_regression import PHReg
 from threadpoolctl import threadpool_limits
 
 from rehabstats import cox
@@ -161,8 +166,19 @@ def _timed(function: Callable, *args: object) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
-def compare(cases: pd.DataFrame) -> tuple[list[list[object]], float]:
-    """Per model: size, times of the three fits, disagreement; and the largest disagreement."""
+def statsmodels_fit(durations: np.ndarray, events: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """statsmodels' Cox fit with Efron ties: its coefficients."""
+    return PHReg(durations, x, status=events.astype(int), ties="efron").fit().params
+
+
+def compare(
+    cases: pd.DataFrame, with_statsmodels: bool = False
+) -> tuple[list[list[object]], float]:
+    """Per model: size, times of the fits, disagreement; and the largest disagreement.
+
+    With ``with_statsmodels`` each row ends with statsmodels' time and its largest
+    coefficient difference from the report's.
+    """
     designs = report_designs(cases)
     rows, worst = [], 0.0
     for key, model in MODELS.items():
@@ -184,6 +200,16 @@ def compare(cases: pd.DataFrame) -> tuple[list[list[object]], float]:
         size = [key, result.n, result.events, covariates.shape[1], steps]
         diffs = [f"{coef_diff:.1e}", f"{se_diff:.1e}"]
         rows.append([*size, report_s, lifelines_s, yardstick_s, *diffs])
+        if with_statsmodels:
+            with threadpool_limits(1, "blas"):
+                params, statsmodels_s = _timed(
+                    statsmodels_fit,
+                    design[duration].to_numpy(float),
+                    design[event].to_numpy(bool),
+                    covariates.to_numpy(float),
+                )
+            statsmodels_diff = np.abs(estimates["coef"].to_numpy() - params).max()
+            rows[-1] += [statsmodels_s, f"{statsmodels_diff:.1e}"]
     return rows, worst
 
 
@@ -193,24 +219,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4188, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", default="default", help="synth scenario name or file")
+    parser.add_argument("--statsmodels", action="store_true", help="time statsmodels' PHReg too")
     args = parser.parse_args(argv)
     print_header("Cox models: the report's fits vs a NumPy yardstick (Efron ties)")
     headers = ["model", "n", "events", "coefs", "NR steps", "report s", "lifelines s"]
     headers += ["yardstick s", "max |Δcoef|", "max |Δse|"]
+    headers += ["statsmodels s", "statsmodels |Δcoef|"] if args.statsmodels else []
     summary, worst = [], 0.0
     for size in args.sizes:
         register = generate(size, seed=args.seed, scenario=args.scenario)
         cases = derive_cohort(validate(register)[1]).cases
-        rows, disagreement = compare(cases)
+        rows, disagreement = compare(cases, args.statsmodels)
         worst = max(worst, disagreement)
-        totals = [sum(row[i] for row in rows) for i in (5, 6, 7)]
+        columns = (5, 6, 7, 10) if args.statsmodels else (5, 6, 7)
+        totals = [sum(row[i] for row in rows) for i in columns]
+        total_row = ["all", "", "", "", "", *totals[:3], "", ""]
+        total_row += [totals[3], ""] if args.statsmodels else []
         print(f"## {size:,} register rows ({len(cases):,} studied cases)")
-        print(table(headers, [*rows, ["all", "", "", "", "", *totals, "", ""]]))
+        print(table(headers, [*rows, total_row]))
         print()
-        summary.append([size, *totals, totals[0] / totals[2], totals[1] / totals[2]])
+        yardstick_s, others = totals[2], totals[:2] + totals[3:]
+        summary.append([size, *totals, *(t / yardstick_s for t in others)])
     print("## summary")
+    times = ["report s", "lifelines s", "yardstick s"]
+    times += ["statsmodels s"] if args.statsmodels else []
     ratios = ["report/yardstick", "lifelines/yardstick"]
-    print(table(["rows", "report s", "lifelines s", "yardstick s", *ratios], summary))
+    ratios += ["statsmodels/yardstick"] if args.statsmodels else []
+    print(table(["rows", *times, *ratios], summary))
     print(f"target: report within {TARGET:g}x the yardstick")
     verdict = "OK" if worst < TOLERANCE else "FAILED"
     print(
