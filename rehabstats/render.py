@@ -74,7 +74,9 @@ def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) 
 
     Unknown parameter names raise ValueError up front, because papermill would
     silently inject them. On a failing cell the partly executed notebook is kept at
-    `output` for inspection and a RenderError names the cell.
+    `output` for inspection and a RenderError names the cell. The notebook is written
+    when it ends (or fails), not before and after every cell: those two writes per cell
+    cost more than most cells (benchmarks/README.md).
     """
     known = papermill.inspect_notebook(str(template))
     unknown = sorted(set(parameters) - set(known))
@@ -90,6 +92,7 @@ def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) 
             cwd=str(cwd),
             log_output=False,
             progress_bar=False,
+            request_save_on_cell_execute=False,
         )
     except papermill.PapermillExecutionError as exc:
         raise RenderError(
