@@ -107,6 +107,17 @@ def test_the_pdf_quotes_key_figures_in_the_locale(pdf_text, default_results, lan
     assert ("Sammanfattning" if lang == "sv" else "Summary") in body
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_no_table_breaks_across_pdf_pages(rendered, lang: str) -> None:
+    """Each table's title, rows, notes and source line are on one page."""
+    source = "Källa:" if lang == "sv" else "Source:"
+    pdf = PdfReader(rendered.documents[lang]["pdf"])
+    pages = [_plain(page.extract_text()) for page in pdf.pages]
+    for title in (t for t in TITLES[lang] if t.startswith(("Tabell", "Table"))):
+        page = next(p for p in pages if _positions(p, [title])[0] >= 0)
+        assert source in page[_positions(page, [title])[0] :], f"{title} runs onto the next page"
+
+
 def test_the_pdf_has_a_cover_contents_and_page_numbers(rendered, pdf_text) -> None:
     reader = PdfReader(rendered.documents["sv"]["pdf"])
     assert len(reader.pages) > 10
