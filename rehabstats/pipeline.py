@@ -65,18 +65,19 @@ def edition_for(edition: dict, lang: str) -> dict:
 def front_matter(edition: dict, glossary: Glossary) -> dict:
     """The notebook's YAML front matter for one language (cover, TOC, running header)."""
     date = dt.date.fromisoformat(str(edition["date"]))
+    optional = {key: edition[key] for key in ("contact",) if edition.get(key)}
     return {
         "title": edition["title"],
         "subtitle": edition["subtitle"],
         "series": edition["series"],
         "number": edition["number"],
         "publisher": edition["publisher"],
-        "contact": edition["contact"],
         "author": list(edition.get("author", [])),
         "date": fmt.date(date, glossary.lang),
         "lang": glossary.lang,
         "toc-title": glossary["toc_title"],
         "running-header": edition.get("running-header", edition["title"]),
+        **optional,
     }
 
 
