@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.special import ndtri
+from scipy.special import betaincinv, ndtri
 
 PACKAGE = Path(__file__).parent
 SCENARIOS = PACKAGE / "scenarios"
 GROUPS = ("control", "treatment", "declined")
 EVENTS = ("meeting", "plan", "measure")
+# The sections of a scenario that model how cases are handled, one step each.
+HANDLING = EVENTS
 COVARIATES = (
     "sex",
     "birth_country",
@@ -42,8 +44,9 @@ KINDS = ("studied", "not_reviewed", "duplicate", "not_randomised")
 
 
 def load_scenario(name_or_path: str | Path | Mapping[str, Any]) -> dict[str, Any]:
-    """Read a scenario by name (`scenarios/NAME.yaml`) or path; a `base:` key names a scenario
-    whose values this one overrides, so a variant states only what it changes."""
+    """Read a scenario by name (`scenarios/NAME.yaml`) or path. A `base:` key names a
+    scenario whose values this one overrides, so a variant states only what it changes; a
+    `swap:` key names two groups whose handling (meeting, plan, measure) trade places."""
     if isinstance(name_or_path, Mapping):
         return dict(name_or_path)
     path = Path(name_or_path)
@@ -51,7 +54,20 @@ def load_scenario(name_or_path: str | Path | Mapping[str, Any]) -> dict[str, Any
         path = SCENARIOS / f"{name_or_path}.yaml"
     scenario = _read_yaml(path)
     base = scenario.pop("base", None)
-    return _merge(load_scenario(base), scenario) if base else scenario
+    swap = scenario.pop("swap", None)
+    scenario = _merge(load_scenario(base), scenario) if base else scenario
+    if swap:
+        scenario.update({key: _swapped(scenario[key], *swap) for key in HANDLING})
+    return scenario
+
+
+def _swapped(spec: Any, first: str, second: str) -> Any:
+    """`spec` with the values of two groups exchanged wherever it gives one per group."""
+    if not isinstance(spec, Mapping):
+        return spec
+    if first in spec and second in spec:
+        return {**spec, first: spec[second], second: spec[first]}
+    return {key: _swapped(value, first, second) for key, value in spec.items()}
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,13 +110,52 @@ def _allocate(rng: np.random.Generator, n: int, weights: Any) -> np.ndarray:
 
 
 def _stratified(rng: np.random.Generator, strata: np.ndarray) -> np.ndarray:
-    """Uniforms stratified within each stratum (one draw in each 1/m slice, in random order),
-    so each group's event times follow its model closely instead of depending on luck."""
+    """Uniforms stratified within each stratum: of a stratum's m rows, one falls in each
+    slice 1/m wide, in random order. Event times drawn from them follow the model within
+    every stratum closely instead of depending on luck (the declined are only 390 cases)."""
+    order = np.lexsort((rng.random(len(strata)), strata))
+    rank, size = _ranks(strata[order])
     u = np.empty(len(strata))
-    for value in np.unique(strata):
-        rows = np.flatnonzero(strata == value)
-        u[rows] = (rng.permutation(len(rows)) + rng.random(len(rows))) / len(rows)
+    u[order] = (rank + rng.random(len(strata))) / size
     return u
+
+
+def _ranks(sorted_strata: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position within its stratum and the stratum's size, for rows sorted by
+    stratum."""
+    _, first, inverse, counts = np.unique(
+        sorted_strata, return_index=True, return_inverse=True, return_counts=True
+    )
+    return np.arange(len(sorted_strata)) - first[inverse], counts[inverse]
+
+
+def _quantile_bins(
+    rng: np.random.Generator, group: np.ndarray, value: np.ndarray, bins: int
+) -> np.ndarray:
+    """Which of `bins` equal-sized slices of its group, by `value`, each row falls in
+    (ties in random order)."""
+    order = np.lexsort((rng.random(len(value)), value, group))
+    rank, size = _ranks(group[order])
+    out = np.empty(len(value), dtype=np.int64)
+    out[order] = rank * bins // size
+    return out
+
+
+def _systematic(
+    rng: np.random.Generator, p: np.ndarray, strata: np.ndarray, key: np.ndarray
+) -> np.ndarray:
+    """True with probability p for each row, by systematic sampling: within each stratum,
+    rows in order of `key`, true wherever the running sum of p from a random start passes
+    a whole number. Every row keeps its probability, and the number of trues in any run of
+    rows is within one of its expectation (so it barely depends on the seed)."""
+    order = np.lexsort((key, strata))
+    _, first, inverse = np.unique(strata[order], return_index=True, return_inverse=True)
+    total = np.cumsum(p[order])
+    before = (total[first] - p[order][first])[inverse]
+    passed = rng.random(len(first))[inverse] + total - before
+    chosen = np.empty(len(p), dtype=bool)
+    chosen[order] = np.floor(passed) > np.floor(passed - p[order])
+    return chosen
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
@@ -165,56 +220,138 @@ def _log_hazard(
     return x
 
 
+def _per_group(spec: Any, group: np.ndarray) -> Any:
+    """A parameter given per group (a mapping: its value for each row) or for all (a number)."""
+    if isinstance(spec, Mapping):
+        return np.array([spec[g] for g in GROUPS], dtype=float)[group]
+    return spec
+
+
+def _timing(days: np.ndarray, spec: Mapping[str, Any], group: np.ndarray) -> np.ndarray:
+    """How much an early step helps: about 1 for an early one, falling past `half_days`
+    (with `steepness`) towards `late` (a late meeting or plan marks a case that has
+    stalled)."""
+    late, half = _per_group(spec["late"], group), _per_group(spec["half_days"], group)
+    steepness = _per_group(spec["steepness"], group)
+    return late + (1.0 - late) / (1.0 + (days / half) ** steepness)
+
+
+def _meeting_days(
+    spec: Mapping[str, Any], group: np.ndarray, speed: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Days to the coordination meeting (inf = never): a share never has one; the others
+    after a fixed offset (the declined first spend days deciding on the offer) and a
+    lognormal wait, shorter for faster cases."""
+    has_meeting, u = _mixture(_per_group(spec["never"], group), u)
+    wait = _lognormal(_per_group(spec["median"], group), _per_group(spec["sigma"], group), u)
+    return np.where(has_meeting, _per_group(spec["offset"], group) + wait / speed, np.inf)
+
+
+def _plan_days(
+    spec: Mapping[str, Any],
+    group: np.ndarray,
+    speed: np.ndarray,
+    meeting: np.ndarray,
+    u: np.ndarray,
+) -> np.ndarray:
+    """Days to the rehabilitation plan (inf = never). After a meeting a share never gets
+    one; the others after a lognormal delay that grows with a late meeting, as
+    (day/30)^lag_elasticity. Without a meeting a case may get a plan from the start."""
+    value = functools.partial(_per_group, group=group)
+    has_meeting = np.isfinite(meeting)
+    sigma = value(spec["sigma"])
+    ever, u_after = _mixture(value(spec["never"]), u)
+    delay = _lognormal(value(spec["median_delay"]), sigma, u_after) / speed
+    delay *= (np.where(has_meeting, meeting, 30.0) / 30.0) ** value(spec["lag_elasticity"])
+    ever_direct, u_direct = _mixture(value(spec["never_without_meeting"]), u)
+    direct = _lognormal(value(spec["median_without_meeting"]), sigma, u_direct) / speed
+    after_meeting = np.where(ever, meeting + delay, np.inf)
+    return np.where(has_meeting, after_meeting, np.where(ever_direct, direct, np.inf))
+
+
+def _on_track(
+    spec: Mapping[str, Any], group: np.ndarray, meeting: np.ndarray, plan: np.ndarray
+) -> np.ndarray:
+    """Probability that a case with a meeting is on track for a prompt measure: `on_track`
+    for an early meeting and plan, less the later either comes; 0 without a meeting."""
+    p = _per_group(spec["on_track"], group) * _timing(meeting, spec["early_meeting"], group)
+    p *= np.where(np.isfinite(plan), _timing(plan, spec["early_plan"], group), 1.0)
+    return np.where(np.isfinite(meeting), p, 0.0)
+
+
+def _measure_days(
+    spec: Mapping[str, Any],
+    group: np.ndarray,
+    speed: np.ndarray,
+    meeting: np.ndarray,
+    on_track: np.ndarray,
+    u: np.ndarray,
+) -> np.ndarray:
+    """Days to the start of a measure. On track it starts `lag_days` plus an exponential
+    wait after the meeting; a stalled case waits a long lognormal time after the meeting;
+    a case without a meeting starts, if at all, after a lognormal time from the start
+    (`direct_median`)."""
+    value = functools.partial(_per_group, group=group)
+    has_meeting = np.isfinite(meeting)
+    prompt = meeting + value(spec["lag_days"]) - np.log1p(-u) / (value(spec["rate"]) * speed)
+    median = np.where(has_meeting, value(spec["stall_median"]), value(spec["direct_median"]))
+    stalled = _lognormal(median, value(spec["stall_sigma"]), u) / speed
+    return np.where(on_track, prompt, np.where(has_meeting, meeting, 0.0) + stalled)
+
+
 def _event_days(
-    rng: np.random.Generator, sc: dict[str, Any], group: np.ndarray, x: np.ndarray
+    rng: np.random.Generator,
+    sc: dict[str, Any],
+    group: np.ndarray,
+    x: np.ndarray,
+    followup: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Latent days from case start to each event (inf = never), by the handling model.
+    """Latent days from case start to each event (inf = never) of the studied cases, by
+    the handling model: meeting -> plan -> measure, each step faster for a case with a
+    higher covariate log hazard `x`.
 
-    Meeting: a share never has one; the rest after a fixed offset (the declined spend days
-    deciding on the offer) and a lognormal wait, shorter with a higher covariate hazard.
-    Plan: after the meeting, with a delay that grows with a late meeting; without a
-    meeting a smaller share gets one directly. Measure: a case is on track — a measure
-    starts promptly after the meeting — with a probability that falls when the meeting
-    and the plan come late; otherwise it stalls and the measure comes after a long
-    lognormal wait (or, without a meeting, at a slower direct pace).
+    An early meeting (and plan) usually puts a case on track and the measure starts within
+    days; a late one marks a stalled case whose measure comes months later if at all, so
+    that a late meeting goes with a lower hazard than none. To keep the group results from
+    depending on the seed, every draw is stratified within the group x thirds of the pace
+    `x` x thirds of the follow-up (and by the earlier steps' outcome), and whether a case is
+    on track is drawn by systematic sampling in order of the meeting day.
     """
-    m, p, s = sc["meeting"], sc["plan"], sc["measure"]
-
-    def value(spec: Any) -> Any:
-        """A parameter given per group (mapping) or for all groups (number)."""
-        return np.array([spec[g] for g in GROUPS])[group] if isinstance(spec, Mapping) else spec
-
-    def timing(days: np.ndarray, spec: Mapping[str, Any]) -> np.ndarray:
-        """How much an early step helps: about 1 for an early one, falling past `half_days`
-        (with `steepness`) towards `late` (a late meeting marks a case that has stalled)."""
-        late, half = value(spec["late"]), value(spec["half_days"])
-        return late + (1.0 - late) / (1.0 + (days / half) ** value(spec["steepness"]))
-
     speed = np.exp(x)
-    has_meeting, u = _mixture(value(m["never"]), _stratified(rng, group))
-    wait = _lognormal(value(m["median"]), value(m["sigma"]), u) / speed
-    meeting = np.where(has_meeting, value(m["offset"]) + wait, np.inf)
-
-    u = _stratified(rng, group)
-    ever, u_after = _mixture(value(p["never"]), u)
-    delay = _lognormal(value(p["median_delay"]), value(p["sigma"]), u_after) / speed
-    delay *= (np.where(has_meeting, meeting, 30.0) / 30.0) ** value(p["lag_elasticity"])
-    ever_direct, u_direct = _mixture(value(p["never_without_meeting"]), u)
-    direct = _lognormal(value(p["median_without_meeting"]), value(p["sigma"]), u_direct) / speed
-    plan = np.where(has_meeting, np.where(ever, meeting + delay, np.inf), direct)
-    plan[~has_meeting & ~ever_direct] = np.inf
-
-    has_plan = np.isfinite(plan)
-    planned = value(s["plan_factor"]) * timing(plan, s["early_plan"])
-    on_track = value(s["on_track"]) * timing(meeting, s["early_meeting"])
-    on_track = np.minimum(on_track * np.where(has_plan, planned, 1.0), 1.0)
-    on_track = has_meeting & (_stratified(rng, group) < on_track)
-    u = _stratified(rng, group)
-    prompt = meeting + value(s["lag_days"]) - np.log1p(-u) / (value(s["rate"]) * speed)
-    stalled = _lognormal(value(s["stall_median"]), value(s["stall_sigma"]), u) / speed
-    stalled *= np.where(has_meeting, 1.0, value(s["direct_factor"]))
-    measure = np.where(on_track, prompt, np.where(has_meeting, meeting, 0.0) + stalled)
+    strata = (group * 3 + _quantile_bins(rng, group, x, 3)) * 3
+    strata += _quantile_bins(rng, group, followup.astype(float), 3)
+    meeting = _meeting_days(sc["meeting"], group, speed, _stratified(rng, strata))
+    has_meeting = np.isfinite(meeting)
+    strata = strata * 2 + has_meeting
+    plan = _plan_days(sc["plan"], group, speed, meeting, _stratified(rng, strata))
+    p = _on_track(sc["measure"], group, meeting, plan)
+    on_track = _systematic(rng, p, strata, meeting)
+    u = _stratified(rng, strata * 2 + on_track)
+    measure = _measure_days(sc["measure"], group, speed, meeting, on_track, u)
     return {"meeting": meeting, "plan": plan, "measure": measure}
+
+
+def _undated(
+    care: np.ndarray,
+    seen: np.ndarray,
+    group: np.ndarray,
+    days: np.ndarray,
+    rates: Mapping[str, float],
+) -> np.ndarray:
+    """Which seen events lose their date: in each group its share `rates[group]` of the
+    cases, in equal parts from each quarter of the group's event days (so the dated events
+    keep the shape of all), the worst-kept files (lowest `care`) first, so that the same
+    cases tend to lose several dates."""
+    lost = np.zeros(len(seen), dtype=bool)
+    for g, name in enumerate(GROUPS):
+        rows = np.flatnonzero(seen & (group == g))
+        rows = rows[np.lexsort((care[rows], days[rows]))]
+        quarter = np.arange(len(rows)) * 4 // max(len(rows), 1)
+        k = min(round(rates[name] * np.sum(group == g)), len(rows))
+        for q, count in enumerate(largest_remainder(k, np.bincount(quarter, minlength=4))):
+            in_quarter = rows[quarter == q]
+            lost[in_quarter[np.argsort(care[in_quarter], kind="stable")[:count]]] = True
+    return lost
 
 
 def generate(
@@ -256,8 +393,14 @@ def generate(
         return int((np.datetime64(t[key], "D") - origin) / np.timedelta64(1, "D"))
 
     span = day("randomisation_last")
-    rand_day = np.rint(rng.beta(t["beta_a"], t["beta_b"], n) * span).astype(np.int64)
-    review_day = rng.integers(day("review_first"), day("review_last") + 1, n)
+    # Stratified within each group (the review also within tenths of the randomisation
+    # dates), so that every group's follow-up is spread the same whatever the seed.
+    strata = np.where(kind == 0, group, -1)
+    u = _stratified(rng, strata)
+    rand_day = np.rint(betaincinv(t["beta_a"], t["beta_b"], u) * span).astype(np.int64)
+    first, last = day("review_first"), day("review_last")
+    u = _stratified(rng, strata * 10 + _quantile_bins(rng, strata, rand_day, 10))
+    review_day = first + np.floor(u * (last - first + 1)).astype(np.int64)
 
     # Duplicates: a later randomisation of a person already randomised (a studied case).
     person = rng.choice(10 ** max(8, len(str(n))), n, replace=False)
@@ -269,25 +412,21 @@ def generate(
     for name in ("sex", "birth_country", "education", "age"):
         cov[name][dup] = cov[name][original]
     registered_day = rand_day - rng.integers(0, t["registration_lag_max"] + 1, n)
-    start_day = rand_day + rng.integers(0, t["start_delay_max"] + 1, n)
+    delay = np.floor(_stratified(rng, strata) * (t["start_delay_max"] + 1)).astype(np.int64)
+    start_day = rand_day + delay
 
-    # Events of the studied cases, censored at the file review, then data-entry damage:
-    # the worst-kept files lose dates first, so the same cases tend to lose several.
+    # Events of the studied cases, censored at the file review, then data-entry damage.
     followup = (review_day - start_day)[studied]
-    latent = _event_days(rng, sc, group[studied], _log_hazard(sc, codes, cov)[studied])
-    worst_kept = rng.permutation(n_studied)
-    group_studied = group[studied]
+    x = _log_hazard(sc, codes, cov)[studied]
+    latent = _event_days(rng, sc, group[studied], x, followup)
+    care = rng.permutation(n_studied)  # how well each file is kept: 0 = worst
     events: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for event in EVENTS:
         days = np.ceil(np.minimum(latent[event], 1e9)).astype(np.int64)
         seen = days <= followup
-        dated = seen.copy()
-        for g, name in enumerate(GROUPS):
-            k = round(sc["date_missing"][event][name] * np.sum(group_studied == g))
-            candidates = worst_kept[seen[worst_kept] & (group_studied[worst_kept] == g)]
-            dated[candidates[:k]] = False
+        lost = _undated(care, seen, group[studied], days, sc["date_missing"][event])
         flag, has_date, event_day = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64)
-        flag[studied], has_date[studied] = seen, dated
+        flag[studied], has_date[studied] = seen, seen & ~lost
         event_day[studied] = start_day[studied] + days
         events[event] = (flag, has_date, event_day)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,3 +156,46 @@ def test_largest_remainder_is_exact() -> None:
     counts = synth.largest_remainder(4188, [DEFAULT["population"][k] for k in synth.KINDS])
     assert counts.tolist() == [4028, 51, 14, 95]
     assert synth.largest_remainder(7, [1, 1, 1]).sum() == 7
+
+
+def test_stratified_draws_fill_every_slice_of_every_stratum() -> None:
+    rng = np.random.default_rng(0)
+    strata = rng.integers(0, 5, 1000)
+    u = synth._stratified(rng, strata)
+    for value in range(5):
+        draws = np.sort(u[strata == value])
+        slices = np.floor(draws * len(draws))
+        assert slices.tolist() == list(range(len(draws))), value
+
+
+def test_systematic_sampling_keeps_each_probability_and_the_counts() -> None:
+    rng = np.random.default_rng(1)
+    p = rng.random(300)
+    strata, key = np.repeat([0, 1, 2], 100), rng.random(300)
+    draws = np.array([synth._systematic(rng, p, strata, key) for _ in range(4000)])
+    assert np.abs(draws.mean(axis=0) - p).max() < 0.04
+    by_key = np.argsort(key[:100])  # any run of rows in key order: within one of expected
+    runs = np.cumsum(draws[:, by_key], axis=1) - np.cumsum(p[:100][by_key])
+    assert np.abs(runs).max() < 1 + 1e-9
+
+
+def test_reversed_scenario_is_default_with_the_handling_swapped() -> None:
+    reversed_ = synth.load_scenario("reversed")
+    for key in set(DEFAULT) | set(reversed_):
+        if key not in (*synth.HANDLING, "name", "description"):
+            assert reversed_[key] == DEFAULT[key], key
+    swapped = {"control": "treatment", "treatment": "control", "declined": "declined"}
+
+    def check(ours: object, default: object) -> None:
+        if isinstance(default, dict) and set(default) == set(swapped):
+            assert ours == {g: default[swapped[g]] for g in swapped}
+        elif isinstance(default, dict):
+            assert set(ours) == set(default)
+            for name in default:
+                check(ours[name], default[name])
+        else:
+            assert ours == default
+
+    for key in synth.HANDLING:
+        check(reversed_[key], DEFAULT[key])
+    assert reversed_["meeting"]["median"]["control"] != DEFAULT["meeting"]["median"]["control"]
