@@ -15,9 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from rehabstats import cox, descriptive, survival
-from rehabstats.loading import load
+from rehabstats.contract import ContractError, ValidationReport
 from rehabstats.population import EVENTS, Cohort, derive_cohort
-from rehabstats.validation import ContractError, ValidationReport, validate
 
 KM_CHECKPOINTS = (60, 100)
 
@@ -125,6 +124,11 @@ def file_sha256(path: Path) -> str:
 
 def analyse(path: str | Path) -> Results:
     """Load, validate and analyse a data file; :class:`ContractError` if it is unusable."""
+    # The file readers and pandera take a second to import: only here, not where the
+    # report's kernels read stored results.
+    from rehabstats.loading import load
+    from rehabstats.validation import validate
+
     path = Path(path)
     report: ValidationReport
     report, typed = validate(load(path))
