@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +44,7 @@ def _render_part(
         cohort = derive_cohort(part)
     except ContractError as refusal:
         return PartOutcome(value, None, "; ".join(str(p) for p in refusal.report.problems))
-    render_results(compute_results(cohort, dataset), out, options)
+    render_results(partial(compute_results, cohort, dataset), out, options)
     return PartOutcome(value, out)
 
 

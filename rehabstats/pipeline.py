@@ -1,7 +1,8 @@
 """The main job: a dataset in, the finished report in both languages and formats out.
 
-One run computes the results once, writes the language-free export, then executes
-the report notebook once per language with papermill and renders each to HTML and PDF.
+One run computes the results once, writes the language-free export, and executes the
+report notebook once per language with papermill, on a kernel started while the
+results were being computed, then renders each to HTML and PDF.
 Everything is written into a staging folder beside the output folder and moved into
 place only when all of it succeeded, so a failed or interrupted run never leaves a
 half-written report where the previous one was. The notebooks of a failed run are kept
@@ -14,7 +15,7 @@ import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,19 @@ from rehabstats import formatting as fmt
 from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
 from rehabstats.export import write_exports
 from rehabstats.glossary import Glossary
-from rehabstats.render import RenderError, execute_notebook, render_notebook, set_front_matter
+from rehabstats.render import (
+    RenderError,
+    execute_notebook,
+    render_notebook,
+    set_front_matter,
+    started_kernel,
+)
 from rehabstats.results import Results, analyse
 
 REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
 NOTEBOOK = "report.ipynb"
+# What the notebook's first cell imports: its kernel imports them while it waits.
+NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.document")
 STEM = "report"
 
 Progress = Callable[[str], None]
@@ -93,28 +102,34 @@ def _check_request(langs: Sequence[str], formats: Sequence[str], reports_dir: Pa
 
 
 def _render_language(
-    results_path: Path,
+    results_ready: Future[Path],
     lang: str,
     staging: Path,
     edition: dict,
     options: RenderOptions,
 ) -> tuple[Path, dict[str, Path]]:
-    """Execute the notebook for one language and render it; return notebook and files."""
+    """Start a kernel, wait for the results, execute the notebook for one language, render.
+
+    The kernel starts, and imports the report's modules, while the results are being
+    computed; it is shut down as soon as the notebook has run (or the results failed).
+    """
     work = staging / lang
     work.mkdir(parents=True)
     edition_lang = edition_for(edition, lang)
-    notebook = execute_notebook(
-        options.reports_dir / NOTEBOOK,
-        {
-            "results": str(results_path),
-            "lang": lang,
-            "reports_dir": str(options.reports_dir),
-            "figures_dir": str(work / "figures"),
-            "edition": edition_lang,
-        },
-        output=work / NOTEBOOK,
-        cwd=work,
-    )
+    with started_kernel(work, preload=NOTEBOOK_IMPORTS) as kernel:
+        notebook = execute_notebook(
+            options.reports_dir / NOTEBOOK,
+            {
+                "results": str(results_ready.result()),
+                "lang": lang,
+                "reports_dir": str(options.reports_dir),
+                "figures_dir": str(work / "figures"),
+                "edition": edition_lang,
+            },
+            output=work / NOTEBOOK,
+            cwd=work,
+            kernel=kernel,
+        )
     glossary = Glossary.load(options.reports_dir / "glossary", lang)
     set_front_matter(notebook, front_matter(edition_lang, glossary))
     files = render_notebook(notebook, work, STEM, options.formats, engine=options.engine)
@@ -161,33 +176,42 @@ class RenderOptions:
 
 
 def render_results(
-    results: Results,
+    compute: Callable[[], Results],
     out: Path,
     options: RenderOptions,
     progress: Progress = lambda _: None,
 ) -> RenderedReport:
-    """Render computed results into ``out``: export, one notebook per language, documents.
+    """Render the results that ``compute`` returns into ``out``.
 
-    Disclosure control (``options.min_count``) is applied here, once, before anything
-    is written.
+    One thread per language starts its kernel while ``compute`` runs, so that starting
+    Jupyter and importing pandas and matplotlib overlap the analysis; each then
+    executes the notebook and renders it. Disclosure control (``options.min_count``) is
+    applied once, before anything is written.
     """
     out = Path(out).resolve()
     options.check()
     edition = load_edition(options.edition_path)
-    results = protect(results, options.min_count)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    results_path = staging / "results.pkl"
+    results_ready: Future[Path] = Future()
     try:
-        results_path = staging / "results.pkl"
-        results.save(results_path)
-        progress("writing tables.json and tables.xlsx")
-        tables_json, tables_xlsx = write_exports(results, staging)
-        progress(f"executing and rendering the report in {', '.join(options.langs)}")
         with ThreadPoolExecutor(max_workers=len(options.langs)) as pool:
             futures = {
-                lang: pool.submit(_render_language, results_path, lang, staging, edition, options)
+                lang: pool.submit(_render_language, results_ready, lang, staging, edition, options)
                 for lang in options.langs
             }
+            try:
+                progress("analysing the data")
+                results = protect(compute(), options.min_count)
+                results.save(results_path)
+            except BaseException:
+                results_ready.set_exception(CancelledError("the results could not be computed"))
+                raise
+            results_ready.set_result(results_path)
+            progress("writing tables.json and tables.xlsx")
+            tables_json, tables_xlsx = write_exports(results, staging)
+            progress(f"executing and rendering the report in {', '.join(options.langs)}")
             rendered = {lang: future.result() for lang, future in futures.items()}
         results_path.unlink()
         _replace(out, staging)
@@ -230,6 +254,4 @@ def render_report(
     options = RenderOptions(
         tuple(langs), tuple(formats), edition_path, engine, Path(reports_dir), min_count
     )
-    options.check()
-    progress("validating and analysing the data")
-    return render_results(analyse(data), out, options, progress)
+    return render_results(lambda: analyse(data), out, options, progress)

@@ -12,7 +12,7 @@ Notebook conventions (pandoc markdown, as in Quarto):
   "en"), toc-title and running-header.
 - Code cells show report content with ``IPython.display.Markdown`` (``#| output:
   asis``); images are referenced relative to the notebook directory, e.g.
-  ``![alt text](figures/d1.png)``.
+  ``![alt text](figures/d1-sv.svg){width=100%}``.
 - Table captions: a ``Table: Tabell 4 ...`` line before the table; it is shown as
   written, bold, above the table. Bold total row: ``**cell**`` in each cell.
 - Divs: ``::: {.note}`` (small "Anm:"/"Källa:" lines under a table or diagram),
@@ -27,7 +27,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -35,6 +36,8 @@ import papermill
 import pypandoc
 import typst
 import yaml
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbconvert import MarkdownExporter
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +47,7 @@ REPORT_MIMETYPES = ("text/markdown", "image/png", "image/jpeg", "image/svg+xml")
 # Pandoc markdown without implicit figures: an image's alt text stays alt text, the
 # visible title comes from a `.diagram-title` div.
 PANDOC_FROM = "markdown-implicit_figures"
+KERNEL = "python3"
 
 
 class RenderError(RuntimeError):
@@ -69,30 +73,67 @@ def _cell_summary(source: str) -> str:
     return lines[0] if lines else ""
 
 
-def execute_notebook(template: Path, parameters: dict, output: Path, cwd: Path) -> Path:
+@contextmanager
+def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[AsyncKernelManager]:
+    """A Python kernel started in `cwd` that imports the modules `preload`; shut down after.
+
+    Starting a kernel and importing pandas and matplotlib takes seconds. A kernel
+    started before the results are computed does that at the same time, and
+    :func:`execute_notebook` then runs the notebook on it. The imports leave no names
+    behind, so the notebook's namespace is still only what its own cells make it.
+    Call it, and run the notebook, from the same thread: the kernel manager belongs to
+    that thread's event loop.
+    """
+    manager = AsyncKernelManager(kernel_name=KERNEL)
+    roots = sorted({name.split(".")[0] for name in preload})
+    imports = [f"import {', '.join(preload)}", f"del {', '.join(roots)}"] if preload else []
+    arguments = [f"--IPKernelApp.exec_lines={line}" for line in imports]
+    # The history file nbclient gives the kernels it starts: none on disk.
+    arguments.append("--HistoryManager.hist_file=:memory:")
+    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
+    try:
+        yield manager
+    finally:
+        run_sync(manager.shutdown_kernel)()
+
+
+def execute_notebook(
+    template: Path,
+    parameters: dict,
+    output: Path,
+    cwd: Path,
+    kernel: AsyncKernelManager | None = None,
+) -> Path:
     """Run `template` with `parameters` via papermill and write the result to `output`.
 
-    Unknown parameter names raise ValueError up front, because papermill would
-    silently inject them. On a failing cell the partly executed notebook is kept at
-    `output` for inspection and a RenderError names the cell. The notebook is written
-    when it ends (or fails), not before and after every cell: those two writes per cell
-    cost more than most cells (benchmarks/README.md).
+    The notebook runs on `kernel` (see :func:`started_kernel`) when one is given, else
+    on a kernel of its own started in `cwd`. The kernel is started in its folder
+    rather than papermill's ``cwd``, which changes the whole process's folder and so
+    is not safe with one language per thread. Unknown parameter names raise
+    ValueError up front, because papermill would silently inject them. On a failing
+    cell the partly executed notebook is kept at `output` for inspection and a
+    RenderError names the cell. The notebook is written when it ends (or fails), not
+    before and after every cell: those two writes per cell cost more than most cells
+    (benchmarks/README.md).
     """
     known = papermill.inspect_notebook(str(template))
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise ValueError(f"{template.name}: unknown parameter(s) {', '.join(unknown)}")
+    if kernel is None:
+        with started_kernel(cwd) as own:
+            return execute_notebook(template, parameters, output, cwd, own)
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
             str(template),
             str(output),
             parameters=parameters,
-            kernel_name="python3",
-            cwd=str(cwd),
+            kernel_name=KERNEL,
             log_output=False,
             progress_bar=False,
             request_save_on_cell_execute=False,
+            km=kernel,
         )
     except papermill.PapermillExecutionError as exc:
         raise RenderError(
