@@ -2,7 +2,7 @@
 
 :class:`ReportDocument` joins the computed results, the glossary and the prose templates
 of one language and hands the notebook finished Markdown — a section of prose, a table
-with its title and notes, a diagram saved as PNG and SVG — so that the notebook shows
+with its title and notes, a diagram saved as SVG — so that the notebook shows
 the report's structure and nothing of the machinery.
 """
 
@@ -79,11 +79,21 @@ class ReportDocument:
         """Table ``key`` (T1…T7, B1…B6) with title above and notes under."""
         return build_table(key, self.results, self.glossary).markdown()
 
-    def _image(self, figure, stem: str, title: str, alt: str, note: str = "") -> str:
-        png, _ = figures.save_figure(figure, self.figures_dir, f"{stem}-{self.lang}")
-        relative = f"{self.figures_dir.name}/{png.name}"
+    def _image(
+        self, figure: figures.Figure, stem: str, title: str, alt: str, note: str = ""
+    ) -> str:
+        """Save ``figure`` as SVG and show it under ``title``, with ``note`` below.
+
+        The Markdown links the SVG for both outputs: pandoc embeds it in the HTML and
+        Typst draws it as vectors in the PDF. It spans the text width, as the figure is
+        drawn for (16 cm); without that a browser shows an SVG at its own size, narrower
+        than the column.
+        """
+        svg = figures.save_figure(figure, self.figures_dir, f"{stem}-{self.lang}")
+        relative = f"{self.figures_dir.name}/{svg.name}"
         title, alt, note = (fmt.markdown_literal(text) for text in (title, alt, note))
-        lines = ["::: {.diagram-title}", title, ":::", "", f"![{alt}]({relative})", ""]
+        image = f"![{alt}]({relative}){{width=100%}}"
+        lines = ["::: {.diagram-title}", title, ":::", "", image, ""]
         if note:
             lines += ["::: {.note}", note, ":::", ""]
         return "\n".join(lines)

@@ -5,8 +5,9 @@ the glossary), and ``lang`` only decides how numbers and months are written ("12
 "juni 2008" in Swedish, "12.5" and "Jun 2008" in English). Groups differ by line style
 and marker as well as by a restrained dark palette, so every figure reads in black and
 white. Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with
-pyplot, so building one has no global side effects; :func:`save_figure` writes them
-byte-for-byte reproducibly.
+pyplot, so building one has no global side effects. Each is laid out once, when built,
+and keeps that layout, so :func:`save_figure` draws it once more, as a byte-for-byte
+reproducible SVG.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter
@@ -37,6 +39,7 @@ from rehabstats.formatting import LOCALES, integer
 WIDTH_IN = 16 / 2.54
 INK = "#1b2a41"
 COLORS = ("#1b2a41", "#4f6d8f", "#6e6e6e", "#8fa7c4")
+BOX_FACE = "#e6ecf3"
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D")
 NOT_AVAILABLE = ".."
@@ -96,8 +99,13 @@ def _styled() -> Iterator[None]:
 
 
 def _finished(fig: Figure) -> Figure:
-    """Lay the figure out once inside the style, so lazily made ticks take the style too."""
-    fig.draw_without_rendering()
+    """Lay the figure out once, by constrained layout, inside the style.
+
+    Inside the style, so that ticks (made lazily, when the layout measures them) take the
+    style too. The figure carries no layout engine, so the layout stays as computed here:
+    saving does not lay it out again, which would cost a second draw per file.
+    """
+    ConstrainedLayoutEngine().execute(fig)
     return fig
 
 
@@ -137,14 +145,14 @@ def km_figure(
     row_lines = max(label.count("\n") + 1 for label in labels.values())
     table_in = 0.2 * (1 + len(groups) * row_lines)
     with _styled():
-        fig = Figure(figsize=(WIDTH_IN, 3.6 + legend_in + table_in), layout="constrained")
-        plot, table = fig.subplots(2, 1, sharex=True, height_ratios=[3.0 + legend_in, table_in])
+        fig = Figure(figsize=(WIDTH_IN, 3.6 + legend_in + table_in), layout="none")
+        plot, table = fig.subplots(2, 1, height_ratios=[3.0 + legend_in, table_in])
         _draw_curves(plot, curves, groups)
         plot.set(xlim=(0, max_day), ylim=(0, 100), xlabel=x_label, ylabel=y_label)
+        table.set_xlim(0, max_day)
         plot.set_xticks(days)
         plot.xaxis.set_major_formatter(number_formatter(lang))
         plot.yaxis.set_major_formatter(number_formatter(lang))
-        plot.xaxis.set_tick_params(labelbottom=True)
         plot.grid(axis="y", color="#e4e4e4", linewidth=0.6)
         plot.set_axisbelow(True)
         plot.legend(
@@ -188,12 +196,21 @@ def _draw_curves(ax: Axes, curves: pd.DataFrame, groups: dict[str, str]) -> None
         )
 
 
-def _at_risk_text(curves: pd.DataFrame, code: str, day: int, lang: str) -> str:
-    """The number at risk of one group on one day, or ".." where it is missing."""
-    rows = curves.loc[(curves["group"].eq(code) & curves["day"].eq(day)).to_numpy(), "at_risk"]
-    if rows.empty or pd.isna(rows.iloc[0]):
-        return NOT_AVAILABLE
-    return integer(float(rows.iloc[0]), lang)
+def _at_risk_rows(
+    curves: pd.DataFrame, codes: list[str], days: list[int], lang: str
+) -> dict[str, list[str]]:
+    """Each group's numbers at risk on ``days``, looked up in one pass over the curves.
+
+    Where a group has several rows for a day, the first counts.
+    """
+    first = curves.drop_duplicates(["group", "day"]).set_index(["group", "day"])["at_risk"]
+    counts = first.to_dict()
+    return {code: [_count_text(counts.get((code, day)), lang) for day in days] for code in codes}
+
+
+def _count_text(count: float | None, lang: str) -> str:
+    """A number at risk as ``lang`` writes it, or ".." where it is missing."""
+    return NOT_AVAILABLE if count is None or pd.isna(count) else integer(float(count), lang)
 
 
 def _draw_at_risk(
@@ -208,12 +225,14 @@ def _draw_at_risk(
 
     ``groups`` holds the (wrapped) row labels. They sit left of the axes, pushed out past
     half the widest count at day 0 (which is centred on the axis line) so that the two
-    never touch; a long label takes two lines rather than squeezing the plot.
+    never touch; a long label takes two lines rather than squeezing the plot. Only the
+    first and last columns, centred on the axes' ends, can stick out of the axes, so only
+    they are measured by the layout; the counts between lie inside it.
     """
     ax.set_axis_off()
     lines = max(label.count("\n") + 1 for label in groups.values())
     ax.set_ylim(0.5 + lines * len(groups), -0.5)
-    rows = {code: [_at_risk_text(curves, code, day, lang) for day in days] for code in groups}
+    rows = _at_risk_rows(curves, list(groups), days, lang)
     widest = max(len(texts[0]) for texts in rows.values())
     shift = ScaledTranslation(
         -(widest * 0.64 * RISK_FONT / 2 + 8) / 72, 0, ax.figure.dpi_scale_trans
@@ -223,8 +242,9 @@ def _draw_at_risk(
     for index, (code, label) in enumerate(groups.items()):
         color, y = _group_style(index)["color"], 0.5 + lines * (index + 0.5)
         ax.text(0, y, label, transform=margin, ha="right", va="center", color=color)
+        count = {"ha": "center", "va": "center", "fontsize": RISK_FONT, "color": color}
         for day, text in zip(days, rows[code], strict=True):
-            ax.text(day, y, text, ha="center", va="center", fontsize=RISK_FONT, color=color)
+            ax.text(day, y, text, in_layout=day in (days[0], days[-1]), **count)
 
 
 # --- Figur 1: the experiment's timeline -------------------------------------------------
@@ -238,7 +258,7 @@ def timeline_figure(events: dict[str, Event], labels: dict[str, str], *, lang: s
     A pair of dates is a span drawn as a bar; a single date is a point drawn as a marker.
     """
     with _styled():
-        fig = Figure(figsize=(WIDTH_IN, 0.9 + 0.42 * len(events)), layout="constrained")
+        fig = Figure(figsize=(WIDTH_IN, 0.9 + 0.42 * len(events)), layout="none")
         ax = fig.subplots()
         for row, event in enumerate(events.values()):
             _draw_event(ax, row, event)
@@ -314,7 +334,7 @@ def process_figure(labels: dict[str, str]) -> Figure:
         top = height - margin - box_h
         centres = [margin + box_w / 2 + i * (box_w + gap) for i in range(len(CHAIN))]
         for x, text in zip(centres, texts, strict=True):
-            _box(ax, (x, top, box_w, box_h), text, "#e6ecf3")
+            _box(ax, (x, top, box_w, box_h), text, BOX_FACE)
         for left, right in pairwise(centres):
             _arrow(ax, (left + box_w / 2, top + box_h / 2), (right - box_w / 2, top + box_h / 2))
         _censoring(ax, centres, top, margin + review_h, labels["censored"])
@@ -405,16 +425,17 @@ def _censoring(ax: Axes, centres: list[float], top: float, review_top: float, la
 # --- Saving ------------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write ``stem.png`` (200 dpi) and ``stem.svg`` reproducibly.
+def save_figure(fig: Figure, directory: Path, stem: str) -> Path:
+    """Write ``stem.svg`` reproducibly and return its path.
 
-    No timestamps or software versions are written and SVG ids are hashed with a fixed
-    salt, so the same figure gives byte-identical files on every run.
+    SVG is the one format: Typst embeds it as vectors in the PDF and pandoc embeds it in
+    the self-contained HTML, both sharp at any zoom. Text is written as paths (the
+    default ``svg.fonttype``), so neither needs the font. No date is written and SVG ids
+    are hashed with a fixed salt, so the same figure gives byte-identical files.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    png, svg = directory / f"{stem}.png", directory / f"{stem}.svg"
-    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
-        fig.savefig(png, dpi=200, metadata={"Software": None})
+    svg = directory / f"{stem}.svg"
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "path"}):
         fig.savefig(svg, metadata={"Date": None})
-    return png, svg
+    return svg

@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
+from rehabstats.figures import BOX_FACE, COLORS
 from rehabstats.formatting import hazard_ratio, integer
 from rehabstats.pipeline import render_report
 from rehabstats.synth import generate, write_csv
@@ -165,11 +167,35 @@ def test_the_audit_trail_and_figures_are_kept(rendered) -> None:
     out = rendered.out
     for lang in ("sv", "en"):
         assert (out / lang / "report.ipynb").is_file()
-        for stem in ("d1", "d2", "d3", "f1", "f2"):
-            assert (out / lang / "figures" / f"{stem}-{lang}.png").is_file()
-            assert (out / lang / "figures" / f"{stem}-{lang}.svg").is_file()
+        figures = sorted(p.name for p in (out / lang / "figures").iterdir())
+        assert figures == [f"{stem}-{lang}.svg" for stem in ("d1", "d2", "d3", "f1", "f2")]
     assert rendered.tables_json.is_file() and rendered.tables_xlsx.is_file()
     assert not (out / "results.pkl").exists()
+
+
+def test_the_html_embeds_every_figure_as_svg(rendered) -> None:
+    for lang, files in rendered.documents.items():
+        html = files["html"].read_text(encoding="utf-8")
+        assert html.count('src="data:image/svg+xml;base64,') == 5, lang
+        assert "figures/" not in html, "no figure is linked rather than embedded"
+
+
+def _colours_drawn(page) -> set[str]:
+    """The fill and stroke colours a PDF page sets, as "#rrggbb"."""
+    operations = ContentStream(page.get_contents(), page.pdf).operations
+    return {
+        "#" + "".join(f"{round(float(v) * 255):02x}" for v in operands)
+        for operands, operator in operations
+        if operator in (b"scn", b"SCN", b"rg", b"RG") and len(operands) == 3
+    }
+
+
+def test_the_pdf_draws_every_figure_as_vectors(rendered) -> None:
+    """Typst draws the SVGs into the pages: the figures' colours are set on their pages."""
+    for lang, files in rendered.documents.items():
+        pages = [_colours_drawn(page) for page in PdfReader(files["pdf"]).pages]
+        assert sum(COLORS[1] in colours for colours in pages) == 4, lang  # D1–D3 and F1
+        assert sum(BOX_FACE in colours for colours in pages) == 1, lang  # F2
 
 
 def test_the_text_follows_the_data(rendered, tmp_path: Path) -> None:
