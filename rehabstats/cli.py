@@ -12,9 +12,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rehabstats.contract import ContractError
 from rehabstats.loading import DataFileError
 from rehabstats.render import RenderError
-from rehabstats.validation import ContractError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
 

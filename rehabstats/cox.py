@@ -16,7 +16,8 @@ which is where the fit would go anyway, since their hazard ratio tends to zero).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -228,34 +229,62 @@ def _plain(message: object) -> str:
     return " ".join(str(message).split()).split(" Please see")[0]
 
 
+@dataclass(frozen=True)
+class _Estimates:
+    """A fit's estimates: lifelines' ``summary`` columns and the coefficients' covariance.
+
+    Kept apart from :class:`CoxResult`, which goes into the saved and protected results:
+    the variance of a category's coefficient betrays roughly how many events it has.
+    """
+
+    summary: pd.DataFrame
+    covariance: pd.DataFrame
+
+
 def _fit(
     design: pd.DataFrame, duration: str, event: str
-) -> tuple[pd.DataFrame | None, str | None, list[str]]:
-    """lifelines' estimates (its ``summary``), or None and why; other warnings as notes.
+) -> tuple[_Estimates | None, str | None, list[str]]:
+    """lifelines' estimates, or None and why; other warnings as notes.
 
     The fit runs on one BLAS thread: on large samples lifelines makes one small matrix
     product per distinct day, and threaded BLAS then spends its time waking threads;
     with another busy process on the machine a fit took 17 times as long
-    (benchmarks/README.md).
+    (benchmarks/README.md). ``batch_mode=True`` takes lifelines' vectorised Efron
+    computation also for the small samples where its size heuristic would loop over
+    the rows: the same estimates to round-off, a third less time at the report's size.
     """
     # lifelines takes a second to import: only when fitting, not to read results.
     from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+    from lifelines.exceptions import ConvergenceError
 
-    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
-        warnings.simplefilter("always")
+    with _recorded_warnings() as caught, threadpool_limits(1, "blas"):
         try:
-            fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event)
+            fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event, batch_mode=True)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
             return None, f"the model could not be fitted: {_plain(error)}", []
-    messages = [_plain(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    messages = _convergence_messages(caught)
     failures = [m for m in messages if m.startswith(FIT_FAILURE_WARNINGS)]
     if failures:
         return None, f"the model did not converge: {failures[0]}", []
     summary = fitter.summary
     if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
         return None, "the model gave non-finite estimates", []
-    return summary, None, messages
+    return _Estimates(summary, fitter.variance_matrix_), None, messages
+
+
+@contextmanager
+def _recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Every warning raised inside the block, repeated ones too."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _convergence_messages(caught: Iterable[warnings.WarningMessage]) -> list[str]:
+    """lifelines' convergence warnings among ``caught``, each on one line."""
+    from lifelines.exceptions import ConvergenceWarning
+
+    return [_plain(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
 
 
 def _rows(
@@ -306,20 +335,34 @@ def fit_cox(data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]
     Rows with a missing value in any model column make the model fail rather than being
     dropped unseen. See :class:`CoxResult` for what comes back.
     """
+    return _fit_cox(data, duration, event, terms)[0]
+
+
+def _fit_cox(
+    data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]
+) -> tuple[CoxResult, _Estimates | None]:
+    """:func:`fit_cox` and the fit's estimates (None when the model was refused)."""
+    sample, kept, problem, notes = _sample(data, duration, event, terms)
+    if problem:
+        return _refused(sample, event, kept, problem, notes), None
+    estimates, problem, fit_notes = _fit(_design(sample, duration, event, kept), duration, event)
+    if estimates is None:
+        return _refused(sample, event, kept, problem, notes), None
+    table = _rows(sample, kept, estimates.summary)
+    events = int(sample[event].sum())
+    return CoxResult(table, len(sample), events, True, None, (*notes, *fit_notes)), estimates
+
+
+def _sample(
+    data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]
+) -> tuple[pd.DataFrame, list[Term], str | None, list[str]]:
+    """The model's sample and terms, the reason it cannot be fitted (or None), notes."""
     terms = tuple(terms)
     sample = data[[duration, event, *(t.column for t in terms)]]
     missing = sample.columns[sample.isna().any()].tolist()
     if missing:
-        problem = f"missing values in {', '.join(missing)}"
-        return _refused(sample.dropna(), event, terms, problem, [])
-    sample, kept, problem, notes = _prepared(sample, event, terms)
-    if problem:
-        return _refused(sample, event, kept, problem, notes)
-    summary, problem, fit_notes = _fit(_design(sample, duration, event, kept), duration, event)
-    if summary is None:
-        return _refused(sample, event, kept, problem, notes)
-    table = _rows(sample, kept, summary)
-    return CoxResult(table, len(sample), int(sample[event].sum()), True, None, (*notes, *fit_notes))
+        return sample.dropna(), list(terms), f"missing values in {', '.join(missing)}", []
+    return _prepared(sample, event, terms)
 
 
 def _refused(
@@ -411,10 +454,27 @@ def _event_model(cases: pd.DataFrame, event: str) -> CoxResult:
     return fit_cox(frame, f"{event}_days", f"{event}_observed", (GROUP, *covariate_terms()))
 
 
+MEASURE_EVENTS = ("meeting", "plan", "measure")
+TIMED = ("meeting", "plan")
+LATE = WINDOWS[-1]
+# Model 2 (B6): each window against no meeting (plan) at all.
+WINDOW_TERMS = tuple(Term(f"{e}_window", NO_EVENT) for e in TIMED)
+# Tabell 7: yes/no, and each window against the last one among those with the event.
+TIMING_TERMS = tuple(
+    term for e in TIMED for term in (Term(e, "no"), Term(f"{e}_window", LATE, absent=NO_EVENT))
+)
+
+
+def _measure_fit(cases: pd.DataFrame, terms: Sequence[Term]) -> tuple[CoxResult, _Estimates | None]:
+    """Starting a measure, among cases usable for all three events, and the estimates."""
+    frame = model_frame(cases, MEASURE_EVENTS)
+    terms = (GROUP, *terms, *covariate_terms())
+    return _fit_cox(frame, "measure_days", "measure_observed", terms)
+
+
 def _measure_model(cases: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
     """Starting a measure, among cases usable for all three events."""
-    frame = model_frame(cases, ("meeting", "plan", "measure"))
-    return fit_cox(frame, "measure_days", "measure_observed", (GROUP, *terms, *covariate_terms()))
+    return _measure_fit(cases, terms)[0]
 
 
 def cox_meeting(cases: pd.DataFrame) -> CoxResult:
@@ -438,8 +498,7 @@ def cox_measure_model2(cases: pd.DataFrame) -> CoxResult:
     One indicator per window (0–30, 31–60, 61–90, 91+ days), each against no meeting
     (no plan) at all.
     """
-    windows = (Term("meeting_window", NO_EVENT), Term("plan_window", NO_EVENT))
-    return _measure_model(cases, windows)
+    return _measure_model(cases, WINDOW_TERMS)
 
 
 def cox_timing(cases: pd.DataFrame) -> CoxResult:
@@ -447,12 +506,100 @@ def cox_timing(cases: pd.DataFrame) -> CoxResult:
 
     Meeting yes/no carries the cases without a meeting; among those with one, each
     window is compared with 91+. A window's ratio here is B6's ratio for the window
-    divided by B6's ratio for 91+.
+    divided by B6's ratio for 91+. Computed from model 2's fit (:func:`_timing_from`).
     """
-    terms = (
-        Term("meeting", "no"),
-        Term("meeting_window", "91+", absent=NO_EVENT),
-        Term("plan", "no"),
-        Term("plan_window", "91+", absent=NO_EVENT),
-    )
-    return _measure_model(cases, terms)
+    return _timing_from(cases, _measure_fit(cases, WINDOW_TERMS)[1])
+
+
+def cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
+    """The report's models by table (B3–B6, T7), Tabell 7 from model 2's fit."""
+    model2, estimates = _measure_fit(cases, WINDOW_TERMS)
+    return {
+        "B3": cox_meeting(cases),
+        "B4": cox_plan(cases),
+        "B5": cox_measure_model1(cases),
+        "B6": model2,
+        "T7": _timing_from(cases, estimates),
+    }
+
+
+def _timing_fitted(cases: pd.DataFrame) -> CoxResult:
+    """Tabell 7 fitted on its own terms: what :func:`_timing_from` gives without a fit."""
+    return _measure_model(cases, TIMING_TERMS)
+
+
+def _timing_from(cases: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
+    """Tabell 7 from model 2's estimates, which are the same model's in other coordinates.
+
+    Tabell 7's coefficients are a linear map of model 2's (:func:`_timing_contrasts`),
+    so the maximum of the likelihood is the same point and its covariance is
+    ``A V Aᵀ``. The sample, counts, notes and any reason not to fit are Tabell 7's
+    own, exactly as its own fit would have them. When model 2's fit failed, Tabell 7
+    is fitted itself, so that the reason given is lifelines' for Tabell 7's terms.
+    """
+    duration, event = "measure_days", "measure_observed"
+    frame = model_frame(cases, MEASURE_EVENTS)
+    terms = (GROUP, *TIMING_TERMS, *covariate_terms())
+    sample, kept, problem, notes = _sample(frame, duration, event, terms)
+    if problem:
+        return _refused(sample, event, kept, problem, notes)
+    if model2 is None:
+        return _timing_fitted(cases)
+    design = _design(sample, duration, event, kept).drop(columns=[duration, event])
+    contrasts = _timing_contrasts(design.columns, model2.covariance.index).to_numpy()
+    coef = contrasts @ model2.summary["coef"].reindex(model2.covariance.index).to_numpy()
+    covariance = contrasts @ model2.covariance.to_numpy() @ contrasts.T
+    summary = _wald_summary(pd.Series(coef, index=design.columns), covariance)
+    notes += _low_variance_notes(design)
+    table = _rows(sample, kept, summary)
+    return CoxResult(table, len(sample), int(sample[event].sum()), True, None, tuple(notes))
+
+
+def _timing_contrasts(timing: pd.Index, windows: pd.Index) -> pd.DataFrame:
+    """The matrix taking model 2's coefficients (columns) to Tabell 7's (rows).
+
+    Group and covariates are the same coefficient in both; ``{event}:yes`` is model 2's
+    coefficient for 91+, and a window's is model 2's for it minus that for 91+.
+    """
+    identity = pd.DataFrame(np.eye(len(windows)), index=windows, columns=windows)
+    matrix = identity.reindex(timing, fill_value=0.0)
+    for e in TIMED:
+        late = f"{e}_window:{LATE}"
+        matrix.loc[f"{e}:yes", late] = 1.0
+        matrix.loc[[f"{e}_window:{w}" for w in WINDOWS if w != LATE], late] = -1.0
+    return matrix
+
+
+def _wald_summary(coef: pd.Series, covariance: np.ndarray) -> pd.DataFrame:
+    """The ``summary`` columns that :func:`_row` reads, by lifelines' own formulas.
+
+    Ratio exp(coef); 95 % interval ratio·exp(∓z·se), z the normal 97.5 % quantile;
+    p from the Wald chi-square with one degree of freedom, (coef/se)².
+    """
+    from scipy import stats
+
+    se = np.sqrt(np.diag(covariance))
+    z = stats.norm.ppf(0.975)
+    ratio = np.exp(coef)
+    columns = {
+        "coef": coef,
+        "exp(coef)": ratio,
+        "se(coef)": se,
+        "exp(coef) lower 95%": ratio * np.exp(-z * se),
+        "exp(coef) upper 95%": ratio * np.exp(z * se),
+        "p": stats.chi2.sf((coef / se) ** 2, 1),
+    }
+    return pd.DataFrame(columns, index=coef.index)
+
+
+def _low_variance_notes(design: pd.DataFrame) -> list[str]:
+    """The warning lifelines gives before a fit of ``design``: columns of low variance.
+
+    It is the only warning that a fit which converges can leave (the others come with a
+    failed fit), so with it a derived model has the notes its own fit would have.
+    """
+    from lifelines.utils import check_low_var
+
+    with _recorded_warnings() as caught:
+        check_low_var(design)
+    return _convergence_messages(caught)

@@ -102,13 +102,7 @@ def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
         balance_by_arm=descriptive.balance_by_arm(cases),
         balance_by_group=descriptive.balance_by_group(cases),
         events={event: _event_results(cases, event) for event in EVENTS},
-        cox={
-            "B3": cox.cox_meeting(cases),
-            "B4": cox.cox_plan(cases),
-            "B5": cox.cox_measure_model1(cases),
-            "B6": cox.cox_measure_model2(cases),
-            "T7": cox.cox_timing(cases),
-        },
+        cox=cox.cox_models(cases),
         timeline=_timeline(cohort),
     )
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 from statsmodels.duration.hazard_regression import PHReg
 
 from rehabstats.cox import (
     COVARIATES,
+    GROUP,
+    MEASURE_EVENTS,
+    WINDOW_TERMS,
     WINDOWS,
     CoxResult,
     Term,
+    _design,
+    _sample,
+    _timing_fitted,
+    covariate_terms,
     cox_measure_model1,
     cox_measure_model2,
     cox_meeting,
+    cox_models,
     cox_plan,
     cox_timing,
     fit_cox,
@@ -23,9 +32,11 @@ from rehabstats.cox import (
     stars,
 )
 from rehabstats.dictionary import load_dictionary
+from rehabstats.loading import load
 from rehabstats.population import GROUPS, STATUSES, USABLE, derive_cohort
 from rehabstats.synth import generate
 from rehabstats.validation import validate
+from tests.conftest import DEFAULT_DATA
 
 MODELS = {
     "B3": cox_meeting,
@@ -44,8 +55,14 @@ def cases() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def models(cases: pd.DataFrame) -> dict[str, CoxResult]:
-    """The fitted models the tests compare (B4 is B3's code with another event)."""
-    return {key: MODELS[key](cases) for key in ("B3", "B5", "B6", "T7")}
+    """The report's fitted models, as the results compute them (T7 from B6's fit)."""
+    return cox_models(cases)
+
+
+@pytest.fixture(scope="module")
+def default_cases() -> pd.DataFrame:
+    """The studied cases of the shipped default dataset."""
+    return derive_cohort(validate(load(DEFAULT_DATA))[1]).cases
 
 
 def _ratios(result: CoxResult) -> pd.Series:
@@ -132,6 +149,52 @@ def test_timing_table_is_model2_reparametrised(models: dict[str, CoxResult]) -> 
         n7.filter(like="_window:")
         == n6.filter(like="_window:").drop(["meeting_window:none", "plan_window:none"])
     ).all()
+
+
+ESTIMATES = ["coef", "se", "hazard_ratio", "ci_low", "ci_high", "p_value"]
+
+
+def _same_model(ours: CoxResult, known: CoxResult, rtol: float) -> None:
+    """The same rows, counts, notes and problem, estimates equal to ``rtol``."""
+    assert (ours.n, ours.events, ours.converged) == (known.n, known.events, known.converged)
+    assert (ours.problem, ours.notes) == (known.problem, known.notes)
+    exact = ["term", "variable", "level", "reference", "n", "stars"]
+    pd.testing.assert_frame_equal(ours.table[exact], known.table[exact])
+    np.testing.assert_allclose(ours.table[ESTIMATES], known.table[ESTIMATES], rtol=rtol)
+
+
+@pytest.mark.parametrize("data", ["default", "generated"])
+def test_timing_from_model2_is_the_timing_fit(
+    data: str, cases: pd.DataFrame, default_cases: pd.DataFrame
+) -> None:
+    """Tabell 7 derived from B6's estimates is Tabell 7 fitted on its own terms."""
+    some = default_cases if data == "default" else cases
+    _same_model(cox_timing(some), _timing_fitted(some), rtol=1e-6)
+
+
+def test_timing_refit_when_model2_fails(cases: pd.DataFrame) -> None:
+    """B6's fit fails on these 30 cases: T7 is fitted itself, with lifelines' reason."""
+    few = cases.sample(30, random_state=4)
+    b6 = cox_measure_model2(few)
+    assert not b6.converged and b6.problem.startswith("the model could not be fitted")
+    t7 = cox_models(few)["T7"]
+    assert t7.problem.startswith("the model could not be fitted")  # by a fit, not before
+    _same_model(t7, _timing_fitted(few), rtol=0)
+
+
+def test_batch_mode_gives_the_per_row_estimates(default_cases: pd.DataFrame) -> None:
+    """The fits force lifelines' vectorised Efron path; its per-row loop agrees."""
+    frame = model_frame(default_cases, MEASURE_EVENTS)
+    terms = (GROUP, *WINDOW_TERMS, *covariate_terms())
+    sample, kept, problem, _ = _sample(frame, "measure_days", "measure_observed", terms)
+    assert problem is None
+    design = _design(sample, "measure_days", "measure_observed", kept)
+    single = CoxPHFitter().fit(design, "measure_days", "measure_observed", batch_mode=False)
+    ours = cox_measure_model2(default_cases).table.set_index("term")
+    estimated = ours.loc[single.summary.index]
+    np.testing.assert_allclose(estimated["coef"], single.summary["coef"], rtol=1e-8)
+    np.testing.assert_allclose(estimated["se"], single.summary["se(coef)"], rtol=1e-8)
+    np.testing.assert_allclose(estimated["p_value"], single.summary["p"], rtol=1e-8)
 
 
 def test_counts_per_category(cases: pd.DataFrame, models: dict[str, CoxResult]) -> None:
