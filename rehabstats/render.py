@@ -94,7 +94,7 @@ def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[AsyncKern
     try:
         yield manager
     finally:
-        run_sync(manager.shutdown_kernel)()
+        run_sync(manager.shutdown_kernel)(now=True)
 
 
 def execute_notebook(
@@ -120,10 +120,10 @@ def execute_notebook(
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise ValueError(f"{template.name}: unknown parameter(s) {', '.join(unknown)}")
+    output.parent.mkdir(parents=True, exist_ok=True)
     if kernel is None:
         with started_kernel(cwd) as own:
             return execute_notebook(template, parameters, output, cwd, own)
-    output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
             str(template),
