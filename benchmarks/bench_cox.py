@@ -5,10 +5,15 @@
 
 For each size: a generated register extract → validation → study population, then
 
-- ``report``: the report's own functions (``rehabstats.cox.cox_meeting`` … ``cox_timing``),
+- ``report``: the report's own computation of its five models (``rehabstats.cox.cox_models``),
   everything included (model frames, checks, design matrices, lifelines, result tables);
+  the report fits B3–B6 and derives Tabell 7 from B6's fit;
 - ``lifelines``: ``CoxPHFitter.fit`` alone on the design matrices the report built;
-- ``yardstick``: :func:`yardstick_fit` below on the same design matrices;
+- ``yardstick``: :func:`yardstick_fit` below on the same design matrices.
+
+The totals compare the report with the four fits it makes (B3–B6). Tabell 7 is fitted on
+its own design by lifelines and the yardstick too, and checked against the report's
+derived table, but kept out of the totals: the report does not fit it.
 - with ``--statsmodels``, also ``statsmodels``: ``PHReg(ties="efron").fit`` on the same
   matrices, the other Cox regression among the project's dependencies (slow at large
   sizes, so not measured by default).
@@ -16,7 +21,10 @@ For each size: a generated register extract → validation → study population,
 The yardstick is a BENCHMARK YARDSTICK, not part of rehabstats: a plain Newton–Raphson
 on the partial likelihood with Efron's handling of tied days (the report's method, so its
 estimates must match lifelines'), summing over the distinct days rather than over people.
-Its coefficients and standard errors are checked against the report's to ``TOLERANCE``;
+Its coefficients and standard errors are checked against the report's to ``TOLERANCE``
+standard errors: lifelines stops, as R's ``coxph`` does, when the log-likelihood changes
+by less than one part in 10⁹, which can leave the coefficient of a small category (a flat
+likelihood) about 10⁻⁴ from the exact maximum, a few ten-thousandths of its standard error;
 the script exits 1 if they disagree, so the timing comparison is between equal answers.
 lifelines and the yardstick run on one BLAS thread, as the report's fits do.
 """
@@ -41,14 +49,16 @@ from rehabstats.population import derive_cohort
 from rehabstats.synth import generate
 from rehabstats.validation import validate
 
+# How each model's design is made, to record it: Tabell 7 by its own (unused) fit.
 MODELS: dict[str, Callable[[pd.DataFrame], cox.CoxResult]] = {
     "B3": cox.cox_meeting,
     "B4": cox.cox_plan,
     "B5": cox.cox_measure_model1,
     "B6": cox.cox_measure_model2,
-    "T7": cox.cox_timing,
+    "T7": cox._timing_fitted,
 }
-TOLERANCE = 1e-4
+DERIVED = ("T7",)
+TOLERANCE = 1e-3  # in standard errors
 TARGET = 5.0
 
 
@@ -180,9 +190,10 @@ def compare(
     coefficient difference from the report's.
     """
     designs = report_designs(cases)
+    results, report_s = _timed(cox.cox_models, cases)
     rows, worst = [], 0.0
-    for key, model in MODELS.items():
-        result, report_s = _timed(model, cases)
+    for key in MODELS:
+        result = results[key]
         design, duration, event = designs[key]
         covariates = design.drop(columns=[duration, event])
         with threadpool_limits(1, "blas"):
@@ -194,12 +205,12 @@ def compare(
                 covariates.to_numpy(float),
             )
         estimates = result.table.set_index("term").loc[covariates.columns]
-        coef_diff = np.abs(estimates["coef"].to_numpy() - beta).max()
-        se_diff = np.abs(estimates["se"].to_numpy() - se).max()
+        coef_diff = (np.abs(estimates["coef"].to_numpy() - beta) / se).max()
+        se_diff = (np.abs(estimates["se"].to_numpy() - se) / se).max()
         worst = max(worst, coef_diff, se_diff)
         size = [key, result.n, result.events, covariates.shape[1], steps]
         diffs = [f"{coef_diff:.1e}", f"{se_diff:.1e}"]
-        rows.append([*size, report_s, lifelines_s, yardstick_s, *diffs])
+        rows.append([*size, lifelines_s, yardstick_s, *diffs])
         if with_statsmodels:
             with threadpool_limits(1, "blas"):
                 params, statsmodels_s = _timed(
@@ -208,9 +219,9 @@ def compare(
                     design[event].to_numpy(bool),
                     covariates.to_numpy(float),
                 )
-            statsmodels_diff = np.abs(estimates["coef"].to_numpy() - params).max()
+            statsmodels_diff = (np.abs(estimates["coef"].to_numpy() - params) / se).max()
             rows[-1] += [statsmodels_s, f"{statsmodels_diff:.1e}"]
-    return rows, worst
+    return rows, report_s, worst
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,18 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print_header("Cox models: the report's fits vs a NumPy yardstick (Efron ties)")
     headers = ["model", "n", "events", "coefs", "NR steps", "report s", "lifelines s"]
-    headers += ["yardstick s", "max |Δcoef|", "max |Δse|"]
-    headers += ["statsmodels s", "statsmodels |Δcoef|"] if args.statsmodels else []
+    headers += ["yardstick s", "max |Δcoef|/se", "max |Δse|/se"]
+    headers += ["statsmodels s", "statsmodels |Δcoef|/se"] if args.statsmodels else []
     summary, worst = [], 0.0
     for size in args.sizes:
         register = generate(size, seed=args.seed, scenario=args.scenario)
         cases = derive_cohort(validate(register)[1]).cases
-        rows, disagreement = compare(cases, args.statsmodels)
+        rows, report_s, disagreement = compare(cases, args.statsmodels)
         worst = max(worst, disagreement)
-        columns = (5, 6, 7, 10) if args.statsmodels else (5, 6, 7)
-        totals = [sum(row[i] for row in rows) for i in columns]
-        total_row = ["all", "", "", "", "", *totals[:3], "", ""]
+        fitted = [row for row in rows if row[0] not in DERIVED]
+        columns = (5, 6, 9) if args.statsmodels else (5, 6)
+        totals = [report_s, *(sum(row[i] for row in fitted) for i in columns)]
+        total_row = ["all (B3–B6 fitted, T7 derived)", "", "", "", "", *totals[:3], "", ""]
         total_row += [totals[3], ""] if args.statsmodels else []
+        rows = [[*row[:5], "", *row[5:]] for row in rows]
         print(f"## {size:,} register rows ({len(cases):,} studied cases)")
         print(table(headers, [*rows, total_row]))
         print()
@@ -250,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "OK" if worst < TOLERANCE else "FAILED"
     print(
         f"agreement with lifelines: {verdict} "
-        f"(largest difference {worst:.1e}, tolerance {TOLERANCE:g})"
+        f"(largest difference {worst:.1e} standard errors, tolerance {TOLERANCE:g})"
     )
     return 0 if worst < TOLERANCE else 1
 
