@@ -22,30 +22,47 @@ import pandas as pd
 from rehabstats.dictionary import load_dictionary
 from rehabstats.glossary import Glossary
 from rehabstats.pipeline import STEM, RenderOptions, render_results
-from rehabstats.population import derive_cohort
+from rehabstats.population import EmptyGroupsError, derive_cohort
 from rehabstats.results import DatasetInfo, compute_results, file_sha256
-from rehabstats.validation import ContractError, read_dataset
+from rehabstats.validation import read_dataset
 
 
 @dataclass(frozen=True)
 class PartOutcome:
-    """One value's report: its folder, or why there is none."""
+    """One value's report: its folder, or why there is none.
+
+    ``problem`` says why in English (the command line prints it); ``empty_groups`` are
+    the codes of the study groups the part has no cases in, which the index page names
+    in each language.
+    """
 
     value: str
     folder: Path | None
     problem: str | None = None
+    empty_groups: tuple[str, ...] = ()
 
 
 def _render_part(
     part: pd.DataFrame, dataset: DatasetInfo, value: str, out: Path, options: RenderOptions
 ) -> PartOutcome:
-    """Analyse and render one part; a part the contract refuses is reported, not raised."""
+    """Analyse and render one part; a part without a study group is reported, not raised.
+
+    The whole file has passed validation, so a missing group is the only refusal a part
+    can meet.
+    """
     try:
         cohort = derive_cohort(part)
-    except ContractError as refusal:
-        return PartOutcome(value, None, "; ".join(str(p) for p in refusal.report.problems))
+    except EmptyGroupsError as refusal:
+        problem = "; ".join(str(p) for p in refusal.report.problems)
+        return PartOutcome(value, None, problem, refusal.groups)
     render_results(partial(compute_results, cohort, dataset), out, options)
     return PartOutcome(value, out)
+
+
+def _refusal(outcome: PartOutcome, glossary: Glossary) -> str:
+    """Why a part has no report, in the glossary's language."""
+    groups = [glossary[f"groups.{code}"] for code in outcome.empty_groups]
+    return "; ".join(glossary.fill("index.empty_group", group=group) for group in groups)
 
 
 def _index_page(
@@ -60,7 +77,8 @@ def _index_page(
         for outcome in outcomes:
             label = html.escape(glossary.category(column, outcome.value))
             if outcome.folder is None:
-                reason = html.escape(glossary.fill("index.failed", reason=outcome.problem))
+                reason = glossary.fill("index.failed", reason=_refusal(outcome, glossary))
+                reason = html.escape(reason)
                 items.append(f"<li>{label}: {reason}</li>")
                 continue
             links = " · ".join(

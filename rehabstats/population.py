@@ -144,15 +144,27 @@ def _event_columns(cases: pd.DataFrame, event: str) -> pd.DataFrame:
     )
 
 
+class EmptyGroupsError(ContractError):
+    """Study groups without studied cases; ``groups`` holds their codes (``GROUPS``).
+
+    The codes let a caller say it in the reader's language; the report says it in
+    English for the command line.
+    """
+
+    def __init__(self, report: ValidationReport, groups: tuple[str, ...]) -> None:
+        super().__init__(report)
+        self.groups = groups
+
+
 def _refuse_empty_groups(cases: pd.DataFrame, n_input: int) -> None:
     """A study group without studied cases makes every comparison meaningless."""
     counts = cases["group"].value_counts()
-    empty = [g for g in GROUPS if counts.get(g, 0) == 0]
+    empty = tuple(g for g in GROUPS if counts.get(g, 0) == 0)
     if empty:
         problems = tuple(
             Problem("arm/declined", f"group '{g}' has no studied cases", 0) for g in empty
         )
-        raise ContractError(ValidationReport(n_input, problems))
+        raise EmptyGroupsError(ValidationReport(n_input, problems), empty)
 
 
 def _check_accounting(cohort: Cohort) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -61,10 +62,25 @@ def test_the_index_links_every_report_and_names_the_refused_part(by_county) -> N
     for link in page.links:
         assert (index.parent / link).is_file(), link
     assert len(page.links) == 3 * 2
-    text = " ".join(page.text)
-    assert "Dalarna" in text and "group 'declined' has no studied cases" in text
     (refused,) = [o for o in outcomes if o.folder is None]
-    assert refused.value == "dalarna"
+    assert refused.value == "dalarna" and refused.empty_groups == ("declined",)
+    assert "group 'declined' has no studied cases" in refused.problem
+
+
+def test_the_index_gives_the_reason_in_each_language(by_county) -> None:
+    index, _ = by_county
+    halves = re.findall(r'<section lang="(\w+)">(.*?)</section>', index.read_text("utf-8"))
+    text = {lang: _plain_text(body) for lang, body in halves}
+    assert set(text) == {"sv", "en"}
+    assert "Dalarna: ingen rapport: gruppen Bortfall har inga studerade ärenden" in text["sv"]
+    assert "Dalarna: no report: the group Declined has no studied cases" in text["en"]
+    assert "group" not in text["sv"] and "declined" not in text["sv"].lower()
+
+
+def _plain_text(html: str) -> str:
+    page = _Links()
+    page.feed(html)
+    return "".join(page.text)
 
 
 def test_by_needs_a_categorical_column(small_csv: Path, tmp_path: Path) -> None:
