@@ -4,7 +4,8 @@
 
 ``render`` is ``rehabstats render DATA`` as a user runs it (Swedish and English, HTML
 and PDF), in its own process. ``analyse`` is the part of it before any notebook runs
-(load, validate, study population, statistics), also in its own process. ``floor`` is
+(load, validate, study population, statistics), also in its own process; the script
+also compares it with the floor, and the render with the two together. ``floor`` is
 what any report made this way costs at least, with rehabstats' own engine
 (``rehabstats.render``): a Jupyter kernel started by papermill on a notebook with
 nothing in it but its parameters and one paragraph, rendered to HTML (pandoc) and to
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "rehabstats", "render", str(data)]
             render = run_measured([*command, "--out", str(folder / "out")])
             rows.append(_row("render (sv+en, html+pdf)", render))
-            rows.append(_row("  of which analyse", run_measured([*here, "--analyse", str(data)])))
+            analysis = run_measured([*here, "--analyse", str(data)])
+            rows.append(_row("  of which analyse", analysis))
         (folder / "floor").mkdir()
         empty = run_measured([*here, "--floor-in", str(folder / "floor")])
         rows.append(_row("floor (empty notebook, sv+en, html+pdf)", empty))
@@ -142,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"render / floor: {render.seconds / empty.seconds:.2f}x wall, "
             f"{render.cpu_seconds / empty.cpu_seconds:.2f}x CPU (target: within {TARGET:g}x)"
+        )
+        parts = empty.seconds + analysis.seconds
+        print(
+            f"analyse alone / floor: {analysis.seconds / empty.seconds:.2f}x wall; "
+            f"render / (floor + analyse): {render.seconds / parts:.2f}x wall"
         )
     return 0
 
