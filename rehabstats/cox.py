@@ -457,6 +457,8 @@ def _event_model(cases: pd.DataFrame, event: str) -> CoxResult:
 MEASURE_EVENTS = ("meeting", "plan", "measure")
 TIMED = ("meeting", "plan")
 LATE = WINDOWS[-1]
+# Model 1 (B5): whether a meeting (plan) happened at all.
+MODEL1_TERMS = (Term("meeting", "no"), Term("plan", "no"))
 # Model 2 (B6): each window against no meeting (plan) at all.
 WINDOW_TERMS = tuple(Term(f"{e}_window", NO_EVENT) for e in TIMED)
 # Tabell 7: yes/no, and each window against the last one among those with the event.
@@ -465,16 +467,15 @@ TIMING_TERMS = tuple(
 )
 
 
-def _measure_fit(cases: pd.DataFrame, terms: Sequence[Term]) -> tuple[CoxResult, _Estimates | None]:
-    """Starting a measure, among cases usable for all three events, and the estimates."""
-    frame = model_frame(cases, MEASURE_EVENTS)
+def _measure_frame(cases: pd.DataFrame) -> pd.DataFrame:
+    """The model frame of B5, B6 and Tabell 7: cases usable for all three events."""
+    return model_frame(cases, MEASURE_EVENTS)
+
+
+def _measure_fit(frame: pd.DataFrame, terms: Sequence[Term]) -> tuple[CoxResult, _Estimates | None]:
+    """Starting a measure by group, ``terms`` and the covariates, and the fit's estimates."""
     terms = (GROUP, *terms, *covariate_terms())
     return _fit_cox(frame, "measure_days", "measure_observed", terms)
-
-
-def _measure_model(cases: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
-    """Starting a measure, among cases usable for all three events."""
-    return _measure_fit(cases, terms)[0]
 
 
 def cox_meeting(cases: pd.DataFrame) -> CoxResult:
@@ -489,7 +490,7 @@ def cox_plan(cases: pd.DataFrame) -> CoxResult:
 
 def cox_measure_model1(cases: pd.DataFrame) -> CoxResult:
     """B5: starting a measure by group and whether a meeting and a plan happened."""
-    return _measure_model(cases, (Term("meeting", "no"), Term("plan", "no")))
+    return _measure_fit(_measure_frame(cases), MODEL1_TERMS)[0]
 
 
 def cox_measure_model2(cases: pd.DataFrame) -> CoxResult:
@@ -498,7 +499,7 @@ def cox_measure_model2(cases: pd.DataFrame) -> CoxResult:
     One indicator per window (0–30, 31–60, 61–90, 91+ days), each against no meeting
     (no plan) at all.
     """
-    return _measure_model(cases, WINDOW_TERMS)
+    return _measure_fit(_measure_frame(cases), WINDOW_TERMS)[0]
 
 
 def cox_timing(cases: pd.DataFrame) -> CoxResult:
@@ -508,27 +509,32 @@ def cox_timing(cases: pd.DataFrame) -> CoxResult:
     window is compared with 91+. A window's ratio here is B6's ratio for the window
     divided by B6's ratio for 91+. Computed from model 2's fit (:func:`_timing_from`).
     """
-    return _timing_from(cases, _measure_fit(cases, WINDOW_TERMS)[1])
+    frame = _measure_frame(cases)
+    return _timing_from(frame, _measure_fit(frame, WINDOW_TERMS)[1])
 
 
 def cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
-    """The report's models by table (B3–B6, T7), Tabell 7 from model 2's fit."""
-    model2, estimates = _measure_fit(cases, WINDOW_TERMS)
+    """The report's models by table (B3–B6, T7), Tabell 7 from model 2's fit.
+
+    B5, B6 and Tabell 7 share one model frame.
+    """
+    frame = _measure_frame(cases)
+    model2, estimates = _measure_fit(frame, WINDOW_TERMS)
     return {
         "B3": cox_meeting(cases),
         "B4": cox_plan(cases),
-        "B5": cox_measure_model1(cases),
+        "B5": _measure_fit(frame, MODEL1_TERMS)[0],
         "B6": model2,
-        "T7": _timing_from(cases, estimates),
+        "T7": _timing_from(frame, estimates),
     }
 
 
 def _timing_fitted(cases: pd.DataFrame) -> CoxResult:
     """Tabell 7 fitted on its own terms: what :func:`_timing_from` gives without a fit."""
-    return _measure_model(cases, TIMING_TERMS)
+    return _measure_fit(_measure_frame(cases), TIMING_TERMS)[0]
 
 
-def _timing_from(cases: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
+def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     """Tabell 7 from model 2's estimates, which are the same model's in other coordinates.
 
     Tabell 7's coefficients are a linear map of model 2's (:func:`_timing_contrasts`),
@@ -536,15 +542,15 @@ def _timing_from(cases: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     ``A V Aᵀ``. The sample, counts, notes and any reason not to fit are Tabell 7's
     own, exactly as its own fit would have them. When model 2's fit failed, Tabell 7
     is fitted itself, so that the reason given is lifelines' for Tabell 7's terms.
+    ``frame`` is the measure models' frame (:func:`_measure_frame`).
     """
     duration, event = "measure_days", "measure_observed"
-    frame = model_frame(cases, MEASURE_EVENTS)
     terms = (GROUP, *TIMING_TERMS, *covariate_terms())
     sample, kept, problem, notes = _sample(frame, duration, event, terms)
     if problem:
         return _refused(sample, event, kept, problem, notes)
     if model2 is None:
-        return _timing_fitted(cases)
+        return _measure_fit(frame, TIMING_TERMS)[0]
     design = _design(sample, duration, event, kept).drop(columns=[duration, event])
     contrasts = _timing_contrasts(design.columns, model2.covariance.index).to_numpy()
     coef = contrasts @ model2.summary["coef"].reindex(model2.covariance.index).to_numpy()
