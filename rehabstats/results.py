@@ -82,11 +82,12 @@ def _timeline(cohort: Cohort) -> dict[str, pd.Timestamp]:
 
 
 def _event_results(cases: pd.DataFrame, event: str) -> EventResults:
+    curves, shares = survival.km_curves_and_shares(cases, event, KM_CHECKPOINTS)
     return EventResults(
         table=survival.event_table(cases, event),
         logrank=survival.logrank(cases, event),
-        curves=survival.km_curves(cases, event),
-        shares=survival.km_shares(cases, event, KM_CHECKPOINTS),
+        curves=curves,
+        shares=shares,
     )
 
 

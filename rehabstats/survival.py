@@ -168,7 +168,27 @@ def km_curves(cases: pd.DataFrame, event: str, days: Iterable[float] | None = No
     ``days`` defaults to every tenth day up to 360 (or the longest follow-up).
     """
     analysed = usable(_event_columns(cases, event), event)
-    grid = np.asarray(list(_default_days(analysed, event) if days is None else days))
+    grid = _default_days(analysed, event) if days is None else days
+    return _curves(analysed, event, grid)
+
+
+def km_curves_and_shares(
+    cases: pd.DataFrame, event: str, checkpoints: Iterable[float] = (60, 100)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The diagram's curves and the shares the text quotes, from one estimate per group.
+
+    The curves are :func:`km_curves` on its default days; the shares are the same
+    estimates on the ``checkpoints`` (day 60 and day 100), with the same columns.
+    """
+    analysed = usable(_event_columns(cases, event), event)
+    grid, checkpoints = list(_default_days(analysed, event)), list(checkpoints)
+    both = _curves(analysed, event, sorted({*grid, *checkpoints}))
+    return _on_days(both, grid), _on_days(both, checkpoints)
+
+
+def _curves(analysed: pd.DataFrame, event: str, days: Iterable[float]) -> pd.DataFrame:
+    """Each group's curve on ``days`` (see :func:`km_curves`)."""
+    grid = np.asarray(list(days))
     parts = [
         _group_curve(_in_group(analysed, group), event, grid).assign(group=group)
         for group in GROUPS
@@ -177,6 +197,6 @@ def km_curves(cases: pd.DataFrame, event: str, days: Iterable[float] | None = No
     return curves[["group", "day", "cum_share_pct", "at_risk"]].astype({"at_risk": int})
 
 
-def km_shares(cases: pd.DataFrame, event: str, days: Iterable[float] = (60, 100)) -> pd.DataFrame:
-    """The cumulative shares the text quotes (day 60 and day 100), as in :func:`km_curves`."""
-    return km_curves(cases, event, days)
+def _on_days(curves: pd.DataFrame, days: list[float]) -> pd.DataFrame:
+    """The rows of ``curves`` on ``days``, in the same order."""
+    return curves.loc[curves["day"].isin(days).to_numpy()].reset_index(drop=True)

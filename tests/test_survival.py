@@ -9,7 +9,7 @@ from scipy.stats import chi2
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from rehabstats.population import EVENTS, GROUPS, STATUSES, derive_cohort
-from rehabstats.survival import event_table, km_curves, km_shares, logrank
+from rehabstats.survival import event_table, km_curves, km_curves_and_shares, logrank
 from rehabstats.synth import generate
 from rehabstats.validation import validate
 
@@ -115,11 +115,29 @@ def test_km_agrees_with_statsmodels(cases: pd.DataFrame, event: str) -> None:
 
 
 def test_km_shares_are_the_curves_on_the_quoted_days(cases: pd.DataFrame) -> None:
-    shares = km_shares(cases, "plan")
+    joint, shares = km_curves_and_shares(cases, "plan")
     curves = km_curves(cases, "plan")
+    pd.testing.assert_frame_equal(joint, curves)
     assert shares["day"].tolist() == [60, 100] * 3
     merged = shares.merge(curves, on=["group", "day"], suffixes=("", "_curve"))
     np.testing.assert_allclose(merged["cum_share_pct"], merged["cum_share_pct_curve"])
+
+
+def test_curves_and_shares_from_one_estimate_when_follow_up_ends_early() -> None:
+    """Days 60 and 100 beyond every follow-up: the shares are still those of km_curves."""
+    short = hand_cases(
+        [
+            ("control", "event", 10),
+            ("control", "censored", 45),
+            ("treatment", "event", 5),
+            ("treatment", "censored", 30),
+            ("declined", "event", 20),
+        ]
+    )
+    curves, shares = km_curves_and_shares(short, "meeting")
+    pd.testing.assert_frame_equal(curves, km_curves(short, "meeting"))
+    pd.testing.assert_frame_equal(shares, km_curves(short, "meeting", days=[60, 100]))
+    assert curves["day"].max() == 40 and shares["cum_share_pct"].isna().all()
 
 
 def test_default_days_stop_at_the_longest_follow_up() -> None:
