@@ -125,6 +125,7 @@ def test_the_pdf_has_a_cover_contents_and_page_numbers(rendered, pdf_text) -> No
     assert len(reader.pages) > 10
     cover = reader.pages[0].extract_text()
     assert "Socialförsäkringsrapport" in cover and "2010:12" in cover
+    assert cover.count("Analys och prognos") == 1, "the department is named once, as publisher"
     assert "Innehåll" in reader.pages[1].extract_text()
     assert reader.pages[5].extract_text().strip().splitlines()[-1].strip() == "6"
 
