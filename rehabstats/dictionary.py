@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
+from rehabstats.yamlfile import read_yaml
 
 DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
 
@@ -124,7 +124,7 @@ def _column(name: str, entry: dict) -> ColumnSpec:
 @cache
 def load_dictionary(path: Path = DICTIONARY_PATH) -> DataDictionary:
     """Read the data dictionary (cached: it is read once per process)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     columns = {name: _column(name, entry) for name, entry in raw["columns"].items()}
     age = raw["derived"]["age_group"]
     aliases = {

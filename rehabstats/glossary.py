@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rehabstats.dictionary import load_dictionary
+from rehabstats.yamlfile import read_yaml
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Glossary:
         path = Path(directory) / f"{lang}.yaml"
         if not path.is_file():
             raise ValueError(f"no glossary for language {lang!r} ({path})")
-        return cls(lang, yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls(lang, read_yaml(path))
 
     def __getitem__(self, key: str) -> str:
         node: Any = self.entries

@@ -19,8 +19,6 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from rehabstats import formatting as fmt
 from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
 from rehabstats.export import write_exports
@@ -33,6 +31,7 @@ from rehabstats.render import (
     started_kernel,
 )
 from rehabstats.results import Results, analyse
+from rehabstats.yamlfile import read_yaml
 
 REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
 NOTEBOOK = "report.ipynb"
@@ -57,7 +56,7 @@ class RenderedReport:
 def load_edition(path: Path | None = None) -> dict:
     """The edition metadata (``reports/edition.yaml`` unless another file is named)."""
     path = path or REPORTS_DIR / "edition.yaml"
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def edition_for(edition: dict, lang: str) -> dict:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.special import betaincinv, ndtri
+
+from rehabstats.yamlfile import read_yaml
 
 PACKAGE = Path(__file__).parent
 SCENARIOS = PACKAGE / "scenarios"
@@ -52,7 +53,7 @@ def load_scenario(name_or_path: str | Path | Mapping[str, Any]) -> dict[str, Any
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = SCENARIOS / f"{name_or_path}.yaml"
-    scenario = _read_yaml(path)
+    scenario = read_yaml(path)
     base = scenario.pop("base", None)
     swap = scenario.pop("swap", None)
     scenario = _merge(load_scenario(base), scenario) if base else scenario
@@ -82,13 +83,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 @functools.cache
 def dictionary() -> dict[str, Any]:
     """The data contract, read here for the column order and the age groups."""
-    return _read_yaml(PACKAGE / "dictionary.yaml")
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML file with the C loader where available (the dictionary is large)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return read_yaml(PACKAGE / "dictionary.yaml")
 
 
 def largest_remainder(n: int, weights: Any) -> np.ndarray:
