@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pyreadstat
 import pytest
+import yaml
 
 from rehabstats.validation import read_dataset
+from rehabstats.yamlfile import read_yaml
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -70,3 +74,30 @@ def test_headers_may_be_swedish_labels(small_csv: Path, expected, tmp_path: Path
     path = tmp_path / "sv.csv"
     frame.to_csv(path, index=False)
     pd.testing.assert_frame_equal(read_dataset(path), expected)
+
+
+def test_a_csv_is_read_without_importing_pyreadstat(small_csv: Path) -> None:
+    """pyreadstat (0.2 s to import) is loaded only for SPSS and SAS files."""
+    script = (
+        "import sys\n"
+        "from rehabstats.validation import read_dataset\n"
+        f"read_dataset({str(small_csv)!r})\n"
+        "print('pyreadstat' in sys.modules)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "False"
+
+
+def test_project_yaml_files_read_as_pyyaml_reads_them() -> None:
+    """The C parser gives what PyYAML's own safe loader gives, for every shipped file."""
+    root = Path(__file__).resolve().parents[1]
+    files = [
+        *root.glob("rehabstats/*.yaml"),
+        *root.glob("rehabstats/scenarios/*.yaml"),
+        *root.glob("reports/**/*.yaml"),
+    ]
+    assert len(files) >= 5
+    for path in files:
+        assert read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path.name
