@@ -1,6 +1,6 @@
 """The whole report, end to end, next to the floor of its tools, measured in one run.
 
-    python benchmarks/bench_report.py [--data FILE | --rows N] [--quick]
+    python benchmarks/bench_report.py [--data FILE | --rows N] [--by COLUMN] [--quick]
 
 ``render`` is ``rehabstats render DATA`` as a user runs it (Swedish and English, HTML
 and PDF), in its own process. ``analyse`` is the part of it before any notebook runs
@@ -11,6 +11,10 @@ what any report made this way costs at least, with rehabstats' own engine
 nothing in it but its parameters and one paragraph, rendered to HTML (pandoc) and to
 PDF (pandoc → Typst), for both languages in parallel threads, as the render does.
 Memory is the whole process tree's resident set, sampled (``common.run_measured``).
+
+``--by COLUMN`` also times ``rehabstats render DATA --by COLUMN``, one report per value
+of the column on all cores, and compares it with rendering the same number of single
+reports one after another.
 
 Without ``--data`` or ``--rows`` the data are ``data/register.csv``, or 4,188 rows made
 by the generator with the default seed when that file is missing. ``--quick`` measures
@@ -105,11 +109,26 @@ def _row(name: str, measured: Measured) -> list[object]:
     return [name, m.seconds, m.cpu_seconds, m.peak_tree_mib, m.peak_single_mib]
 
 
+def _by_lines(column: str, by: Measured, single: Measured, out: Path) -> list[str]:
+    """How the ``--by`` run compares with single reports rendered one after another."""
+    reports = len(list(out.glob(f"*/{LANGS[0]}/report.pdf")))
+    parts = len([p for p in out.iterdir() if p.is_dir()])
+    serial = single.seconds * reports
+    return [
+        f"--by {column}: {reports} reports of {parts} values "
+        f"({parts - reports} without a report, listed on the index page)",
+        f"--by {column}: {by.seconds / max(reports, 1):.2f} s wall per report; "
+        f"{reports} single renders one after another would take about {serial:.0f} s, "
+        f"{serial / by.seconds:.2f}x the --by run",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure the floor and (unless ``--quick``) the analysis and the render."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="data file to render")
     parser.add_argument("--rows", type=int, help="generate this many rows instead")
+    parser.add_argument("--by", metavar="COLUMN", help="also time one report per value")
     parser.add_argument("--quick", action="store_true", help="measure the floor only")
     parser.add_argument("--floor-in", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--analyse", type=Path, help=argparse.SUPPRESS)
@@ -134,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(_row("render (sv+en, html+pdf)", render))
             analysis = run_measured([*here, "--analyse", str(data)])
             rows.append(_row("  of which analyse", analysis))
+            if args.by:
+                by_out = folder / "by"
+                by = run_measured([*command, "--out", str(by_out), "--by", args.by])
+                rows.append(_row(f"render --by {args.by} (all values)", by))
+                by_lines = _by_lines(args.by, by, render, by_out)
         (folder / "floor").mkdir()
         empty = run_measured([*here, "--floor-in", str(folder / "floor")])
         rows.append(_row("floor (empty notebook, sv+en, html+pdf)", empty))
@@ -150,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             f"analyse alone / floor: {analysis.seconds / empty.seconds:.2f}x wall; "
             f"render / (floor + analyse): {render.seconds / parts:.2f}x wall"
         )
+        if args.by:
+            print("\n".join(by_lines))
     return 0
 
 

@@ -75,3 +75,11 @@ def test_statistics_benchmark_prints_sizes_and_growth() -> None:
 def test_report_benchmark_measures_the_floor() -> None:
     out = _run("bench_report.py", "--quick")
     assert {"floor (empty notebook, sv+en, html+pdf)", "wall s", "peak MiB (tree)"} <= _cells(out)
+
+
+def test_report_benchmark_measures_render_analysis_and_a_render_by_column() -> None:
+    out = _run("bench_report.py", "--rows", "600", "--by", "sex")
+    rows = {"render (sv+en, html+pdf)", "of which analyse", "render --by sex (all values)"}
+    assert rows <= _cells(out)
+    assert "render / floor:" in out
+    assert "--by sex: 2 reports of 2 values" in out
