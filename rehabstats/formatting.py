@@ -14,8 +14,9 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, parse_decimal
 
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
@@ -78,6 +79,18 @@ def p_relation(value: float | None, lang: str) -> str:
     if shown.startswith("<"):
         return f"p < {shown[1:]}"
     return f"p = {shown}"
+
+
+def plural_category(shown: str, lang: str) -> str:
+    """The CLDR plural category of a number as printed: "1" is "one", "4 028" "other".
+
+    It is read from the printed form because that is what the reader sees: "1,0" (a
+    decimal shown) takes the plural in both languages, as CLDR says. ".." is "other".
+    """
+    if shown == MISSING:
+        return "other"
+    locale = _locale(lang)
+    return Locale.parse(locale).plural_form(parse_decimal(shown, locale=locale, strict=True))
 
 
 def date(value: dt.date, lang: str, form: str = "long") -> str:

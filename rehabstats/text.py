@@ -3,8 +3,10 @@
 Each section is a Jinja template (``reports/text/<lang>/<section>.md``) that an analyst
 can edit without touching code. :func:`text_context` gives every template the same
 values — numbers already formatted for the language, and words that follow the data
-("högre"/"lägre", "signifikant" or not, "dubbelt så hög" only when it is). A missing
-placeholder is an error (``StrictUndefined``), so nothing is left unfilled.
+("högre"/"lägre", "signifikant" or not, "dubbelt så hög" only when it is). A count
+takes its noun through the ``count`` filter, ``{{ n | count("ärende", "ärenden") }}``,
+so that one case is "1 ärende". A missing placeholder is an error
+(``StrictUndefined``), so nothing is left unfilled.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
     """Everything a prose template may quote, formatted for the glossary's language."""
     lang = glossary.lang
     return {
+        "lang": lang,
         "edition": edition,
         "dataset": results.dataset.name,
         "population": _population_context(results, lang),
@@ -173,6 +176,13 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
     }
 
 
+@jinja2.pass_context
+def _count(context: jinja2.runtime.Context, shown: str, one: str, other: str) -> str:
+    """The filter ``{{ n | count("ärende", "ärenden") }}``: "1 ärende", "4 028 ärenden"."""
+    noun = one if fmt.plural_category(shown, context["lang"]) == "one" else other
+    return f"{shown} {noun}"
+
+
 def render_section(directory: Path, name: str, context: dict) -> str:
     """The Markdown of one section: ``directory/<name>.md`` with every placeholder filled."""
     return _environment(Path(directory)).get_template(f"{name}.md").render(**context)
@@ -181,10 +191,12 @@ def render_section(directory: Path, name: str, context: dict) -> str:
 @cache
 def _environment(directory: Path) -> jinja2.Environment:
     """The template environment of one language's prose (one per directory, reused)."""
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         finalize=fmt.markdown_literal,  # every inserted value is text, never markup
     )
+    environment.filters["count"] = _count
+    return environment

@@ -42,3 +42,21 @@ def test_rounding_is_half_up_as_in_official_statistics() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown language 'de'"):
         fmt.integer(1, "de")
+
+
+@pytest.mark.parametrize(
+    ("shown", "lang", "category"),
+    [
+        ("1", "sv", "one"),
+        ("1", "en", "one"),
+        ("0", "sv", "other"),
+        ("21", "en", "other"),
+        ("1,0", "sv", "other"),
+        ("1.0", "en", "other"),
+        (f"4{NBSP}028", "sv", "other"),
+        ("4,028", "en", "other"),
+        ("..", "sv", "other"),
+    ],
+)
+def test_plural_category_of_a_printed_number(shown: str, lang: str, category: str) -> None:
+    assert fmt.plural_category(shown, lang) == category

@@ -9,6 +9,7 @@ dataset with reversed effects gives other words.
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from collections import Counter
@@ -203,3 +204,33 @@ def test_reversed_effects_change_the_words(default, reversed_):
                 changed.append(event)
         assert changed, f"{lang}: no 'shorter'/'longer' word changed with reversed effects"
         assert "meeting" in changed, f"{lang}: results_meeting reads the same on both datasets"
+
+
+# Nouns that follow a count in the prose, plural and singular.
+COUNT_NOUNS = {
+    "sv": {"ärenden": "ärende", "dagar": "dag", "personer": "person", "individer": "individ"},
+    "en": {"cases": "case", "days": "day", "people": "person", "individuals": "individual"},
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_counts_in_the_prose_take_their_noun_through_the_count_filter(lang):
+    """A template that writes "{{ n }} ärenden" would print "1 ärenden" for one case."""
+    plural = "|".join(COUNT_NOUNS[lang])
+    bare = re.compile(rf"\}}\}} ({plural})\b")
+    for path in sorted((TEXT_DIR / lang).glob("*.md")):
+        found = bare.findall(path.read_text(encoding="utf-8"))
+        assert not found, f"{lang}/{path.name}: a count followed by {found} without | count"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_case_and_one_day_are_singular(default, lang):
+    context = copy.deepcopy(default[lang]["context"])
+    context["meeting"]["left_out"] = "1"
+    context["meeting"]["median"]["control"] = "1"
+    text = render_section(TEXT_DIR / lang, "results_meeting", context)
+    cases, days = ("ärenden", "dagar") if lang == "sv" else ("cases", "days")
+    case, day = COUNT_NOUNS[lang][cases], COUNT_NOUNS[lang][days]
+    assert f" 1 {case} " in text and f" 1 {day} " in text
+    assert f" 1 {cases}" not in text and f" 1 {days}" not in text
+    assert f"{context['meeting']['n']['total']} {cases}" in text
