@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from rehabstats import formatting as fmt
 from rehabstats.dictionary import load_dictionary
 from rehabstats.glossary import Glossary
 from rehabstats.pipeline import STEM, RenderOptions, render_results
 from rehabstats.population import EmptyGroupsError, derive_cohort
+from rehabstats.render import TEMPLATES
 from rehabstats.results import DatasetInfo, compute_results, file_sha256
 from rehabstats.validation import read_dataset
 
@@ -31,12 +33,14 @@ from rehabstats.validation import read_dataset
 class PartOutcome:
     """One value's report: its folder, or why there is none.
 
+    ``cases`` is the number of rows of the register extract with this value.
     ``problem`` says why in English (the command line prints it); ``empty_groups`` are
     the codes of the study groups the part has no cases in, which the index page names
     in each language.
     """
 
     value: str
+    cases: int
     folder: Path | None
     problem: str | None = None
     empty_groups: tuple[str, ...] = ()
@@ -54,9 +58,9 @@ def _render_part(
         cohort = derive_cohort(part)
     except EmptyGroupsError as refusal:
         problem = "; ".join(str(p) for p in refusal.report.problems)
-        return PartOutcome(value, None, problem, refusal.groups)
+        return PartOutcome(value, len(part), None, problem, refusal.groups)
     render_results(partial(compute_results, cohort, dataset), out, options)
-    return PartOutcome(value, out)
+    return PartOutcome(value, len(part), out)
 
 
 def _refusal(outcome: PartOutcome, glossary: Glossary) -> str:
@@ -65,35 +69,64 @@ def _refusal(outcome: PartOutcome, glossary: Glossary) -> str:
     return "; ".join(glossary.fill("index.empty_group", group=group) for group in groups)
 
 
-def _index_page(
-    out: Path, column: str, outcomes: list[PartOutcome], options: RenderOptions
-) -> Path:
-    """``OUT/index.html``: a link to every report, by language and format."""
-    sections = []
-    for lang in options.langs:
-        glossary = Glossary.load(options.reports_dir / "glossary", lang)
-        title = glossary.fill("index.title", column=glossary.column(column).lower())
-        items = []
-        for outcome in outcomes:
-            label = html.escape(glossary.category(column, outcome.value))
-            if outcome.folder is None:
-                reason = glossary.fill("index.failed", reason=_refusal(outcome, glossary))
-                reason = html.escape(reason)
-                items.append(f"<li>{label}: {reason}</li>")
-                continue
-            links = " · ".join(
-                f'<a href="{outcome.value}/{lang}/{STEM}.{form}">{form.upper()}</a>'
-                for form in options.formats
-            )
-            items.append(f"<li>{label}: {links}</li>")
-        sections.append(
-            f'<section lang="{lang}"><h1>{html.escape(title)}</h1>'
-            f"<h2>{glossary['index.language']}</h2><ul>{''.join(items)}</ul></section>"
+def _cases(count: int, glossary: Glossary) -> str:
+    """A number of cases in the glossary's language: "1 ärende", "4 028 ärenden"."""
+    shown = fmt.integer(count, glossary.lang)
+    return glossary.fill(f"index.cases.{fmt.plural_category(shown, glossary.lang)}", n=shown)
+
+
+def _index_section(
+    column: str,
+    dataset: DatasetInfo,
+    outcomes: list[PartOutcome],
+    formats: tuple[str, ...],
+    glossary: Glossary,
+) -> tuple[str, str]:
+    """One language's half of the index page: its title, and its HTML."""
+    lang = glossary.lang
+    title = glossary.fill("index.title", column=glossary.column(column).lower())
+    source = glossary.fill("index.dataset", name=dataset.name, cases=_cases(dataset.rows, glossary))
+    items = []
+    for outcome in outcomes:
+        label = html.escape(glossary.category(column, outcome.value))
+        label += f' <span class="size">({html.escape(_cases(outcome.cases, glossary))})</span>'
+        if outcome.folder is None:
+            reason = glossary.fill("index.failed", reason=_refusal(outcome, glossary))
+            items.append(f"<li>{label}: {html.escape(reason)}</li>")
+            continue
+        links = " · ".join(
+            f'<a href="{outcome.value}/{lang}/{STEM}.{form}">{form.upper()}</a>' for form in formats
         )
+        items.append(f"<li>{label}: {links}</li>")
+    section = (
+        f'<section lang="{lang}"><h1>{html.escape(title)}</h1>'
+        f'<p class="source">{html.escape(source)}</p>'
+        f"<h2>{glossary['index.language']}</h2><ul>{''.join(items)}</ul></section>"
+    )
+    return title, section
+
+
+def _index_page(
+    out: Path,
+    column: str,
+    dataset: DatasetInfo,
+    outcomes: list[PartOutcome],
+    options: RenderOptions,
+) -> Path:
+    """``OUT/index.html``: the dataset, and a link to every report by language and format."""
+    glossaries = [Glossary.load(options.reports_dir / "glossary", lang) for lang in options.langs]
+    halves = [
+        _index_section(column, dataset, outcomes, options.formats, glossary)
+        for glossary in glossaries
+    ]
+    title = " / ".join(title for title, _ in halves)
+    style = (TEMPLATES / "index.css").read_text(encoding="utf-8")
     page = out / "index.html"
     page.write_text(
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>rehabstats</title></head>'
-        f"<body>{''.join(sections)}</body></html>\n",
+        f'<!DOCTYPE html>\n<html lang="{options.langs[0]}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{style}</style></head>"
+        f"<body>{''.join(section for _, section in halves)}</body></html>\n",
         encoding="utf-8",
     )
     return page
@@ -124,4 +157,5 @@ def render_by(
             dataset = DatasetInfo(f"{data.name} ({column} = {value})", len(part), sha256)
             futures.append(pool.submit(_render_part, part, dataset, value, out / value, options))
         outcomes = [future.result() for future in futures]
-    return _index_page(out, column, outcomes, options), outcomes
+    whole = DatasetInfo(data.name, len(typed), sha256)
+    return _index_page(out, column, whole, outcomes, options), outcomes

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rehabstats import formatting as fmt
 from rehabstats.batch import render_by
 from rehabstats.pipeline import RenderOptions
 
@@ -72,9 +73,26 @@ def test_the_index_gives_the_reason_in_each_language(by_county) -> None:
     halves = re.findall(r'<section lang="(\w+)">(.*?)</section>', index.read_text("utf-8"))
     text = {lang: _plain_text(body) for lang, body in halves}
     assert set(text) == {"sv", "en"}
-    assert "Dalarna: ingen rapport: gruppen Bortfall har inga studerade ärenden" in text["sv"]
-    assert "Dalarna: no report: the group Declined has no studied cases" in text["en"]
+    assert "ärenden): ingen rapport: gruppen Bortfall har inga studerade ärenden" in text["sv"]
+    assert "cases): no report: the group Declined has no studied cases" in text["en"]
     assert "group" not in text["sv"] and "declined" not in text["sv"].lower()
+
+
+def test_the_index_names_the_dataset_and_each_part_s_cases(by_county, small_register) -> None:
+    index, outcomes = by_county
+    page = index.read_text("utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="sv">') and "<style>" in page
+    halves = dict(re.findall(r'<section lang="(\w+)">(.*?)</section>', page))
+    text = {lang: _plain_text(body) for lang, body in halves.items()}
+    total = len(small_register)
+    assert f"Underlag: register.parquet, {fmt.integer(total, 'sv')} ärenden." in text["sv"]
+    assert f"Data: register.parquet, {fmt.integer(total, 'en')} cases." in text["en"]
+    sizes = small_register["county"].value_counts()
+    assert sum(o.cases for o in outcomes) == total
+    for outcome in outcomes:
+        assert outcome.cases == sizes[outcome.value]
+        assert f"({fmt.integer(outcome.cases, 'sv')} ärenden)" in text["sv"]
+        assert f"({fmt.integer(outcome.cases, 'en')} cases)" in text["en"]
 
 
 def _plain_text(html: str) -> str:
