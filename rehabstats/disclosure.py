@@ -7,6 +7,15 @@ applies it to a :class:`~rehabstats.results.Results` once, before anything is
 formatted, so tables, diagrams (numbers at risk and the curves above them), prose and
 the export all see the same protected numbers. A protected number is missing, and
 the formatting prints it as ".." with a note saying why.
+
+Tabell 1's flow is the exception: its counts are shown whatever their size. Each step
+there is the difference of the two totals printed beside it, so hiding a small step
+protects nobody, and it would break the table's accounting ("every case in exactly one
+row"). The flow counts records of the extract, not people with a characteristic.
+
+The rule hides single cells (primary suppression). It does not hide a second cell so
+that a hidden one cannot be worked out from a total and the cells beside it (secondary
+suppression).
 """
 
 from __future__ import annotations
@@ -26,10 +35,6 @@ def _small(counts: pd.Series | np.ndarray, min_count: int) -> np.ndarray:
     """Counts that must not be shown: present and below the limit (zero is shown)."""
     values = pd.to_numeric(pd.Series(counts), errors="coerce").to_numpy(dtype=float)
     return (values > 0) & (values < min_count)
-
-
-def _flow(flow: pd.DataFrame, min_count: int) -> pd.DataFrame:
-    return flow.assign(n=flow["n"].where(~_small(flow["n"], min_count)))
 
 
 def _county_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
@@ -117,7 +122,6 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
         return dataclasses.replace(results, min_count=0)
     return dataclasses.replace(
         results,
-        flow=_flow(results.flow, min_count),
         accounting=_accounting(results.accounting, min_count),
         arm_by_county=_county_table(results.arm_by_county, min_count),
         group_by_county=_county_table(results.group_by_county, min_count),

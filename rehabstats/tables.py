@@ -192,16 +192,24 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
 
 
 def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
+    """How many cases the event's analysis leaves out, and why.
+
+    The total is the one Tabell 4–6 and the prose give. A reason's count is the sum over
+    the groups; where disclosure control hid a group's count, the sum is hidden too.
+    """
     lang = glossary.lang
-    accounting = results.accounting.query("event == @event")
-    counts = accounting.groupby("status", observed=True)["n"].sum()
-    left = {r: int(counts.get(r, 0)) for r in LEFT_OUT if counts.get(r, 0)}
-    if not left:
+    total = results.events[event].table.set_index("group").loc["total", "left_out"]
+    if total == 0:
         return glossary["left_out_none"]
-    reasons = "; ".join(
-        glossary.fill(f"reasons.{r}", n=fmt.integer(n, lang)) for r, n in left.items()
-    )
-    return glossary.fill("left_out_note", n=fmt.integer(sum(left.values()), lang), reasons=reasons)
+    accounting = results.accounting.query("event == @event")
+    reasons = []
+    for reason in LEFT_OUT:
+        counts = accounting.loc[accounting["status"] == reason, "n"]
+        if counts.notna().all() and counts.sum() == 0:
+            continue
+        shown = fmt.integer(counts.sum() if counts.notna().all() else None, lang)
+        reasons.append(glossary.fill(f"reasons.{reason}", n=shown))
+    return glossary.fill("left_out_note", n=fmt.integer(total, lang), reasons="; ".join(reasons))
 
 
 def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:
@@ -342,8 +350,9 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
 
 
 def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -> Table:
-    """Explain ".." under a table that shows it."""
-    if not any(fmt.MISSING in cell for row in table.rows for cell in row):
+    """Explain ".." under a table that shows it, in a cell or in a note."""
+    cells = [cell for row in table.rows for cell in row]
+    if not any(fmt.MISSING in text for text in (*cells, *table.notes)):
         return table
     line = glossary.fill("suppressed_note", min_count=max(results.min_count, 1))
     return dataclasses.replace(table, notes=(*table.notes, line))

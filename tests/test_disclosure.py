@@ -9,10 +9,11 @@ import pytest
 from rehabstats.disclosure import protect
 from rehabstats.glossary import Glossary
 from rehabstats.population import derive_cohort
-from rehabstats.results import DatasetInfo, compute_results
+from rehabstats.results import DatasetInfo, Results, compute_results
 from rehabstats.tables import build_table
-from rehabstats.validation import validate
-from tests.conftest import ROOT
+from rehabstats.text import text_context
+from rehabstats.validation import read_dataset, validate
+from tests.conftest import DEFAULT_DATA, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,40 @@ def test_min_count_zero_switches_the_rule_off(tiny_county) -> None:
     assert unprotected.min_count == 0
     for key, result in unprotected.cox.items():
         pd.testing.assert_frame_equal(result.table, tiny_county.cox[key].table, obj=key)
+
+
+@pytest.fixture(scope="module")
+def dalarna() -> Results:
+    """The protected results of one county of the default register, as `--by county` has it.
+
+    Its Tabell 1 has a step of fewer than five cases (files not reviewed), and a group's
+    count of cases without a usable meeting date is below five.
+    """
+    typed = read_dataset(DEFAULT_DATA)
+    part = typed[typed["county"] == "dalarna"]
+    results = compute_results(derive_cohort(part), DatasetInfo("dalarna", len(part), "x"))
+    return protect(results, 5)
+
+
+def test_tabell_1_shows_every_step_and_its_accounting_adds_up(dalarna) -> None:
+    flow = dalarna.flow.set_index("step")["n"]
+    assert flow.notna().all() and (flow[flow > 0] < 5).any(), "a small step, shown"
+    table = build_table("T1", dalarna, Glossary.load(ROOT / "reports" / "glossary", "en"))
+    assert not any(".." in cell for row in table.rows for cell in row)
+    excluded = int(dalarna.flow.loc[dalarna.flow["excluded"], "n"].sum())
+    studied, total = int(flow["studied"]), int(flow["cases_in_register"])
+    assert excluded + studied == total
+    assert f"{excluded:,} + {studied:,} = {total:,}" in table.notes[0]
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_left_out_note_gives_the_total_the_prose_gives(dalarna, lang) -> None:
+    accounting = dalarna.accounting.query("event == 'meeting' and status == 'date_missing'")
+    assert accounting["n"].isna().any(), "a group's count of missing dates is hidden"
+    glossary = Glossary.load(ROOT / "reports" / "glossary", lang)
+    prose = text_context(dalarna, glossary, {})["meeting"]["left_out"]
+    table = build_table("T4", dalarna, glossary)
+    note = table.notes[0]
+    assert glossary.fill("left_out_note", n=prose, reasons="").split("(")[0] in note
+    assert glossary.fill("reasons.date_missing", n="..") in note
+    assert glossary.fill("suppressed_note", min_count=5) in table.notes
