@@ -18,8 +18,9 @@ import pandas as pd
 from rehabstats import formatting as fmt
 from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
 from rehabstats.dictionary import load_dictionary
+from rehabstats.disclosure import left_out_by_reason
 from rehabstats.glossary import Glossary
-from rehabstats.population import GROUPS, LEFT_OUT
+from rehabstats.population import GROUPS
 from rehabstats.results import Results
 
 EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
@@ -194,22 +195,18 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
 def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
     """How many cases the event's analysis leaves out, and why.
 
-    The total is the one Tabell 4–6 and the prose give. A reason's count is the sum over
-    the groups; where disclosure control hid a group's count, the sum is hidden too.
+    The total is the one Tabell 4–6 and the prose give; the reasons are counted as
+    disclosure control allows (:func:`~rehabstats.disclosure.left_out_by_reason`).
     """
     lang = glossary.lang
     total = results.events[event].table.set_index("group").loc["total", "left_out"]
     if total == 0:
         return glossary["left_out_none"]
-    accounting = results.accounting.query("event == @event")
-    reasons = []
-    for reason in LEFT_OUT:
-        counts = accounting.loc[accounting["status"] == reason, "n"]
-        if counts.notna().all() and counts.sum() == 0:
-            continue
-        shown = fmt.integer(counts.sum() if counts.notna().all() else None, lang)
-        reasons.append(glossary.fill(f"reasons.{reason}", n=shown))
-    return glossary.fill("left_out_note", n=fmt.integer(total, lang), reasons="; ".join(reasons))
+    reasons = "; ".join(
+        glossary.fill(f"reasons.{reason}", n=fmt.integer(n, lang))
+        for reason, n in left_out_by_reason(results, event).items()
+    )
+    return glossary.fill("left_out_note", n=fmt.integer(total, lang), reasons=reasons)
 
 
 def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:

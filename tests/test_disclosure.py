@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from rehabstats.disclosure import protect
+from rehabstats.disclosure import complete_lines, left_out_by_reason, protect
 from rehabstats.glossary import Glossary
 from rehabstats.population import derive_cohort
 from rehabstats.results import DatasetInfo, Results, compute_results
@@ -80,16 +82,21 @@ def test_min_count_zero_switches_the_rule_off(tiny_county) -> None:
 
 
 @pytest.fixture(scope="module")
-def dalarna() -> Results:
+def dalarna_unprotected() -> Results:
+    """The results of one county of the default register, as `--by county` computes them."""
+    typed = read_dataset(DEFAULT_DATA)
+    part = typed[typed["county"] == "dalarna"]
+    return compute_results(derive_cohort(part), DatasetInfo("dalarna", len(part), "x"))
+
+
+@pytest.fixture(scope="module")
+def dalarna(dalarna_unprotected) -> Results:
     """The protected results of one county of the default register, as `--by county` has it.
 
     Its Tabell 1 has a step of fewer than five cases (files not reviewed), and a group's
     count of cases without a usable meeting date is below five.
     """
-    typed = read_dataset(DEFAULT_DATA)
-    part = typed[typed["county"] == "dalarna"]
-    results = compute_results(derive_cohort(part), DatasetInfo("dalarna", len(part), "x"))
-    return protect(results, 5)
+    return protect(dalarna_unprotected, 5)
 
 
 def test_tabell_1_shows_every_step_and_its_accounting_adds_up(dalarna) -> None:
@@ -112,5 +119,111 @@ def test_the_left_out_note_gives_the_total_the_prose_gives(dalarna, lang) -> Non
     table = build_table("T4", dalarna, glossary)
     note = table.notes[0]
     assert glossary.fill("left_out_note", n=prose, reasons="").split("(")[0] in note
-    assert glossary.fill("reasons.date_missing", n="..") in note
-    assert glossary.fill("suppressed_note", min_count=5) in table.notes
+    # the one reason is the whole total, though a group's count of it is hidden
+    assert glossary.fill("reasons.date_missing", n=prose) in note
+
+
+def test_a_small_reason_for_leaving_cases_out_is_hidden_with_a_second(dalarna) -> None:
+    total = dalarna.events["meeting"].table.set_index("group").loc["total", "left_out"]
+
+    def reasons(missing: list[float], after: list[float]) -> dict[str, float]:
+        accounting = dalarna.accounting.copy()
+        meeting = accounting["event"] == "meeting"
+        accounting.loc[meeting & (accounting["status"] == "date_missing"), "n"] = missing
+        accounting.loc[meeting & (accounting["status"] == "date_after_followup"), "n"] = after
+        return left_out_by_reason(dataclasses.replace(dalarna, accounting=accounting), "meeting")
+
+    assert reasons([20, 18, total - 38], [0, 0, 0]) == {"date_missing": total}
+    # three cases dated after the review, their group's count hidden: total − 40 = 3
+    shown = reasons([20, 15, total - 38], [np.nan, 0, 0])
+    assert set(shown) == {"date_missing", "date_after_followup"}
+    assert all(np.isnan(n) for n in shown.values()), "hidden, and the other with it"
+
+
+def test_a_line_with_one_hidden_cell_gets_its_smallest_other_count_hidden() -> None:
+    counts = np.array([[3.0, 40.0, 12.0], [50.0, 60.0, 70.0]])
+    hidden = counts < 5
+    done = complete_lines(hidden, counts, axes=(1,))
+    assert done.tolist() == [[True, False, True], [False, False, False]]
+    # rows and columns: the 3's column takes the 50, the 3's row the 12, and the 50's
+    # row the 70 rather than the smaller 60, because the 70 also completes the 12's column
+    done = complete_lines(hidden, counts, axes=(0, 1))
+    assert done.tolist() == [[True, False, True], [True, False, True]]
+
+
+def test_a_zero_is_hidden_only_when_nothing_else_is_left() -> None:
+    assert complete_lines(np.array([[True, False, False]]), [[2, 0, 9]], axes=(1,)).tolist() == [
+        [True, False, True]
+    ]
+    assert complete_lines(np.array([[True, False]]), [[2, 0]], axes=(1,)).tolist() == [[True, True]]
+
+
+def test_lines_with_none_or_two_hidden_cells_are_left_alone() -> None:
+    counts = np.array([[2.0, 3.0, 40.0], [50.0, 60.0, 70.0]])
+    assert (complete_lines(counts < 5, counts, axes=(1,)) == (counts < 5)).all()
+
+
+def _single_hidden_lines(original: np.ndarray, protected: np.ndarray, axis: int) -> list[int]:
+    """Lines (along ``axis``) with exactly one cell hidden by protection."""
+    hidden = np.isnan(np.asarray(protected, float)) & ~np.isnan(np.asarray(original, float))
+    per_line = hidden.sum(axis=axis)
+    return [i for i, k in enumerate(per_line) if k == 1]
+
+
+def test_no_hidden_count_can_be_worked_out_by_subtraction(dalarna_unprotected) -> None:
+    """Every line of every table of a county report has none or at least two hidden cells."""
+    protected = protect(dalarna_unprotected, 5)
+    for event, er in protected.events.items():
+        before = dalarna_unprotected.events[event].table[["n", "events", "left_out"]]
+        after = er.table[["n", "events", "left_out"]]
+        assert not _single_hidden_lines(before.to_numpy(), after.to_numpy(), axis=0), event
+    for key, result in protected.cox.items():
+        before = dalarna_unprotected.cox[key].table
+        for _, rows in before.groupby("variable").indices.items():
+            lines = _single_hidden_lines(
+                before["n"].to_numpy()[rows][:, None],
+                result.table["n"].to_numpy()[rows][:, None],
+                0,
+            )
+            assert not lines, key
+    groups = ["control", "treatment", "declined", "total"]
+    before_b2 = dalarna_unprotected.balance_by_group
+    for variable, rows in before_b2.groupby("variable").indices.items():
+        if variable == "age":
+            continue
+        b, a = (
+            before_b2[groups].to_numpy()[rows],
+            protected.balance_by_group[groups].to_numpy()[rows],
+        )
+        assert not _single_hidden_lines(b, a, axis=0) and not _single_hidden_lines(b, a, axis=1)
+    for event in protected.events:  # noqa: B007 (used in the queries)
+        b = dalarna_unprotected.accounting.query("event == @event")
+        a = protected.accounting.query("event == @event")
+        shape = (b["group"].nunique(), b["status"].nunique())
+        b_n, a_n = (f["n"].to_numpy(float).reshape(shape) for f in (b, a))
+        assert not _single_hidden_lines(b_n, a_n, 0) and not _single_hidden_lines(b_n, a_n, 1)
+    hidden_b2 = protected.balance_by_group[groups].isna() & before_b2[groups].notna()
+    assert hidden_b2.to_numpy().sum() > 4, "the county report has cells to protect"
+
+
+@pytest.fixture(scope="module")
+def three_declined(small_register: pd.DataFrame) -> Results:
+    """Results of a register where only three studied cases declined the actor."""
+    _, typed = validate(small_register)
+    declined = typed["declined"].fillna(False).astype(bool) & (typed["arm"] == "actor")
+    typed = typed.drop(typed.index[declined][3:])
+    return compute_results(derive_cohort(typed), DatasetInfo("three.csv", len(typed), "x"))
+
+
+def test_a_group_hidden_in_tabell_4_is_not_given_by_the_diagram_s_day_0(three_declined) -> None:
+    protected = protect(three_declined, 5)
+    hidden_whole_groups = 0
+    for event, er in protected.events.items():
+        table = er.table.set_index("group")
+        original = three_declined.events[event].table.set_index("group")
+        hidden = table.index[table["n"].isna() & (original["n"] >= 5)]
+        hidden_whole_groups += len(hidden)
+        for group in hidden:
+            day0 = er.curves.query("group == @group and day == 0")["at_risk"]
+            assert day0.isna().all(), (event, group)
+    assert hidden_whole_groups, "a group of five or more is hidden beside the small one"
