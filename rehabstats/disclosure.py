@@ -4,8 +4,8 @@ The rule is the one statistical agencies use for tables from individual data: a 
 below ``min_count`` (default 5) is not shown, and neither is any percentage, mean,
 median, hazard ratio or curve point computed from such a count (primary suppression).
 Where a hidden count could still be worked out by subtraction — it is the only hidden
-cell of a row or column whose total is shown — the smallest other count of that line is
-hidden too (secondary suppression), until no such line is left. :func:`protect` applies
+cell of a row or column whose total is shown — a second count of that line is hidden
+too (secondary suppression), until no such line is left. :func:`protect` applies
 both to a :class:`~rehabstats.results.Results` once, before anything is formatted, so
 tables, diagrams (numbers at risk and the curves above them), prose and the export all
 see the same protected numbers. A protected number is missing, and the formatting
@@ -249,7 +249,8 @@ def left_out_by_reason(results: Results, event: str) -> dict[str, float]:
 
 
 def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
-    """The results with every figure from fewer than ``min_count`` cases removed.
+    """The results with every figure from fewer than ``min_count`` cases removed, and
+    every figure that would give one away (see the module's doc).
 
     ``min_count`` of 0 or 1 switches the rule off (nothing is below it).
     """
