@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_decimal, parse_decimal
 
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
@@ -79,6 +80,11 @@ def p_relation(value: float | None, lang: str) -> str:
     if shown.startswith("<"):
         return f"p < {shown[1:]}"
     return f"p = {shown}"
+
+
+def listing(items: list[str], lang: str) -> str:
+    """Words joined as the language lists them: "A, B och C" / "A, B and C"."""
+    return format_list(items, locale=_locale(lang))
 
 
 def plural_category(shown: str, lang: str) -> str:

@@ -125,6 +125,12 @@ def _cox_context(results: Results, key: str, glossary: Glossary) -> dict:
     return context
 
 
+def _counties(results: Results, glossary: Glossary) -> str:
+    """The counties the studied cases come from, listed: "Stockholm, … och Västerbotten"."""
+    counties = results.group_by_county.query("category != 'total' and n != 0")["category"]
+    return fmt.listing([glossary.category("county", c) for c in counties], glossary.lang)
+
+
 def _population_context(results: Results, lang: str) -> dict:
     flow = results.flow.set_index("step")["n"]
     groups = results.balance_by_group.set_index(["variable", "category"]).loc[("n", "n")]
@@ -168,6 +174,7 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
         "edition": edition,
         "dataset": results.dataset.name,
         "population": _population_context(results, lang),
+        "counties": _counties(results, glossary),
         "dates": _dates_context(results, lang),
         "balance": _balance_context(results, lang),
         **{event: _event_context(results, event, glossary) for event in EVENTS},

@@ -234,3 +234,16 @@ def test_one_case_and_one_day_are_singular(default, lang):
     assert f" 1 {case} " in text and f" 1 {day} " in text
     assert f" 1 {cases}" not in text and f" 1 {days}" not in text
     assert f"{context['meeting']['n']['total']} {cases}" in text
+
+
+def test_the_summary_names_the_counties_of_the_data(default):
+    sv = default["sv"]["sections"]["summary"]
+    assert "i Stockholm, Västra Götaland, Dalarna och Västerbotten antingen" in sv
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, typed = validate(generate(N, seed=SEED))
+    one = typed[typed["county"] == "dalarna"]
+    results = compute_results(derive_cohort(one), DatasetInfo("dalarna.csv", len(one), "x"))
+    for lang, expected in (("sv", "i Dalarna antingen"), ("en", "in Dalarna were randomised")):
+        context = text_context(results, Glossary.load(GLOSSARY_DIR, lang), edition(lang))
+        assert expected in render_section(TEXT_DIR / lang, "summary", context)
