@@ -3,8 +3,8 @@
 :func:`fit_cox` wraps lifelines' ``CoxPHFitter`` (Efron's method for tied times, no
 penalty) and builds the design matrix itself, so that every reference category is the
 data dictionary's and every row of the result is labelled ``variable:level``. A model
-that cannot be estimated comes back with ``converged=False``, a ``problem`` and NaN
-ratios: never an exception, never a number that means nothing.
+that cannot be estimated comes back with ``converged=False``, a :class:`CoxRefusal`
+saying why, and NaN ratios: never an exception, never a number that means nothing.
 
 Two kinds of term: the terms the table is about (group, meeting, plan, their timing)
 must be estimable or the model fails; covariates that the model only adjusts for are
@@ -83,6 +83,37 @@ class Term:
         return self.reference is not None
 
 
+# Why a model could not be fitted, in English for the command line and the logs; the
+# report words each code in its own language (``cox_refusal`` in the glossaries).
+REFUSAL_TEXTS = {
+    "no_cases": "no cases in the sample",
+    "no_events": "no events in the sample",
+    "missing_values": "missing values in {column}",
+    "does_not_vary": "{column} does not vary in the sample",
+    "level_without_cases": "no cases with {column} = {level} in the sample",
+    "level_without_events": "no events among the cases with {column} = {level}",
+    "not_fitted": "the model could not be fitted: {detail}",
+    "not_converged": "the model did not converge: {detail}",
+    "non_finite": "the model gave non-finite estimates",
+}
+
+
+@dataclass(frozen=True)
+class CoxRefusal:
+    """Why a model could not be fitted: a code (``REFUSAL_TEXTS``), the column and level
+    it concerns, and lifelines' own message where the fit itself failed."""
+
+    code: str
+    column: str | None = None
+    level: str | None = None
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        return REFUSAL_TEXTS[self.code].format(
+            column=self.column, level=self.level, detail=self.detail
+        )
+
+
 @dataclass(frozen=True)
 class CoxResult:
     """A fitted (or refused) Cox model.
@@ -97,8 +128,13 @@ class CoxResult:
     n: int
     events: int
     converged: bool
-    problem: str | None = None
+    refusal: CoxRefusal | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the model could not be fitted, in English; None when it was."""
+        return None if self.refusal is None else str(self.refusal)
 
 
 def stars(p_value: float) -> str:
@@ -189,30 +225,30 @@ def _simplified_covariate(sample: pd.DataFrame, term: Term) -> tuple[Term | None
     return term, notes
 
 
-def _not_estimable(sample: pd.DataFrame, event: str, term: Term) -> str | None:
+def _not_estimable(sample: pd.DataFrame, event: str, term: Term) -> CoxRefusal | None:
     """Why a term the table is about cannot be estimated, or None when it can."""
     values = sample[term.column]
     if not term.categorical:
-        return None if values.nunique() > 1 else f"{term.column} does not vary in the sample"
+        return None if values.nunique() > 1 else CoxRefusal("does_not_vary", term.column)
     counts = sample.groupby(term.column, observed=False)[event].agg(["size", "sum"])
     for level in _levels(values):
         if level == term.absent:
             continue
         if counts.loc[level, "size"] == 0:
-            return f"no cases with {term.column} = {level} in the sample"
+            return CoxRefusal("level_without_cases", term.column, str(level))
         if counts.loc[level, "sum"] == 0:
-            return f"no events among the cases with {term.column} = {level}"
+            return CoxRefusal("level_without_events", term.column, str(level))
     return None
 
 
 def _prepared(
     sample: pd.DataFrame, event: str, terms: Sequence[Term]
-) -> tuple[pd.DataFrame, list[Term], str | None, list[str]]:
+) -> tuple[pd.DataFrame, list[Term], CoxRefusal | None, list[str]]:
     """The sample and terms to estimate, the reason the model cannot be fitted, notes."""
     if len(sample) == 0:
-        return sample, list(terms), "no cases in the sample", []
+        return sample, list(terms), CoxRefusal("no_cases"), []
     if not sample[event].any():
-        return sample, list(terms), "no events in the sample", []
+        return sample, list(terms), CoxRefusal("no_events"), []
     sample, notes = _without_silent_levels(sample, event, terms)
     kept: list[Term] = []
     for term in terms:
@@ -220,8 +256,8 @@ def _prepared(
         notes += term_notes
         if simplified is not None:
             kept.append(simplified)
-    problems = (_not_estimable(sample, event, t) for t in kept if not t.adjust)
-    return sample, kept, next((p for p in problems if p), None), notes
+    refusals = (_not_estimable(sample, event, t) for t in kept if not t.adjust)
+    return sample, kept, next((r for r in refusals if r is not None), None), notes
 
 
 def _plain(message: object) -> str:
@@ -243,7 +279,7 @@ class _Estimates:
 
 def _fit(
     design: pd.DataFrame, duration: str, event: str
-) -> tuple[_Estimates | None, str | None, list[str]]:
+) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
     """lifelines' estimates, or None and why; other warnings as notes.
 
     The fit runs on one BLAS thread: on large samples lifelines makes one small matrix
@@ -261,14 +297,14 @@ def _fit(
         try:
             fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event, batch_mode=True)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
-            return None, f"the model could not be fitted: {_plain(error)}", []
+            return None, CoxRefusal("not_fitted", detail=_plain(error)), []
     messages = _convergence_messages(caught)
     failures = [m for m in messages if m.startswith(FIT_FAILURE_WARNINGS)]
     if failures:
-        return None, f"the model did not converge: {failures[0]}", []
+        return None, CoxRefusal("not_converged", detail=failures[0]), []
     summary = fitter.summary
     if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
-        return None, "the model gave non-finite estimates", []
+        return None, CoxRefusal("non_finite"), []
     return _Estimates(summary, fitter.variance_matrix_), None, messages
 
 
@@ -342,12 +378,12 @@ def _fit_cox(
     data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]
 ) -> tuple[CoxResult, _Estimates | None]:
     """:func:`fit_cox` and the fit's estimates (None when the model was refused)."""
-    sample, kept, problem, notes = _sample(data, duration, event, terms)
-    if problem:
-        return _refused(sample, event, kept, problem, notes), None
-    estimates, problem, fit_notes = _fit(_design(sample, duration, event, kept), duration, event)
+    sample, kept, refusal, notes = _sample(data, duration, event, terms)
+    if refusal is not None:
+        return _refused(sample, event, kept, refusal, notes), None
+    estimates, refusal, fit_notes = _fit(_design(sample, duration, event, kept), duration, event)
     if estimates is None:
-        return _refused(sample, event, kept, problem, notes), None
+        return _refused(sample, event, kept, refusal, notes), None
     table = _rows(sample, kept, estimates.summary)
     events = int(sample[event].sum())
     return CoxResult(table, len(sample), events, True, None, (*notes, *fit_notes)), estimates
@@ -355,22 +391,27 @@ def _fit_cox(
 
 def _sample(
     data: pd.DataFrame, duration: str, event: str, terms: Iterable[Term]
-) -> tuple[pd.DataFrame, list[Term], str | None, list[str]]:
+) -> tuple[pd.DataFrame, list[Term], CoxRefusal | None, list[str]]:
     """The model's sample and terms, the reason it cannot be fitted (or None), notes."""
     terms = tuple(terms)
     sample = data[[duration, event, *(t.column for t in terms)]]
     missing = sample.columns[sample.isna().any()].tolist()
     if missing:
-        return sample.dropna(), list(terms), f"missing values in {', '.join(missing)}", []
+        refusal = CoxRefusal("missing_values", ", ".join(missing))
+        return sample.dropna(), list(terms), refusal, []
     return _prepared(sample, event, terms)
 
 
 def _refused(
-    sample: pd.DataFrame, event: str, terms: Sequence[Term], problem: str | None, notes: list[str]
+    sample: pd.DataFrame,
+    event: str,
+    terms: Sequence[Term],
+    refusal: CoxRefusal | None,
+    notes: list[str],
 ) -> CoxResult:
     """A model that could not be fitted: the rows and counts, NaN estimates, the reason."""
     table = _rows(sample, terms, None)
-    return CoxResult(table, len(sample), int(sample[event].sum()), False, problem, tuple(notes))
+    return CoxResult(table, len(sample), int(sample[event].sum()), False, refusal, tuple(notes))
 
 
 # The report's models ---------------------------------------------------------------
@@ -546,9 +587,9 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     """
     duration, event = "measure_days", "measure_observed"
     terms = (GROUP, *TIMING_TERMS, *covariate_terms())
-    sample, kept, problem, notes = _sample(frame, duration, event, terms)
-    if problem:
-        return _refused(sample, event, kept, problem, notes)
+    sample, kept, refusal, notes = _sample(frame, duration, event, terms)
+    if refusal is not None:
+        return _refused(sample, event, kept, refusal, notes)
     if model2 is None:
         return _measure_fit(frame, TIMING_TERMS)[0]
     design = _design(sample, duration, event, kept).drop(columns=[duration, event])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rehabstats import formatting as fmt
+from rehabstats.cox import CoxRefusal
 from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
 from rehabstats.dictionary import load_dictionary
 from rehabstats.disclosure import left_out_by_reason
@@ -268,6 +269,14 @@ def _term_label(term: str, glossary: Glossary) -> str:
     return f"{glossary.column(name)}: {glossary.category(name, level)}"
 
 
+def refusal_text(refusal: CoxRefusal, glossary: Glossary) -> str:
+    """Why a model could not be fitted, in the glossary's language."""
+    if refusal.level is None:
+        return glossary[f"cox_refusal.{refusal.code}"]
+    level = _term_label(f"{refusal.column}:{refusal.level}", glossary)
+    return glossary.fill(f"cox_refusal.{refusal.code}", level=level)
+
+
 SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "B3": (("group_heading", ("group",)),),
     "B4": (("group_heading", ("group",)),),
@@ -315,7 +324,9 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
             )
         )
     else:
-        lines.append(glossary.fill("cox_not_fitted", problem=result.problem))
+        lines.append(
+            glossary.fill("cox_not_fitted", problem=refusal_text(result.refusal, glossary))
+        )
     lines.append(glossary["stars_note"])
     label = f"{glossary['table_word']} {key[1:] if key.startswith('T') else key}"
     return Table(
@@ -351,7 +362,10 @@ def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -
     cells = [cell for row in table.rows for cell in row]
     if not any(fmt.MISSING in text for text in (*cells, *table.notes)):
         return table
-    line = glossary.fill("suppressed_note", min_count=max(results.min_count, 1))
+    if results.min_count > 1:
+        line = glossary.fill("suppressed_note", min_count=results.min_count)
+    else:  # no disclosure control: ".." only where a figure cannot be computed
+        line = glossary["missing_note"]
     return dataclasses.replace(table, notes=(*table.notes, line))
 
 

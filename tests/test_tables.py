@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from rehabstats.cox import REFUSAL_TEXTS, CoxRefusal
 from rehabstats.glossary import Glossary
-from rehabstats.tables import BUILDERS, build_table
+from rehabstats.tables import BUILDERS, build_table, refusal_text
 from tests.conftest import ROOT
 
 GLOSSARIES = ROOT / "reports" / "glossary"
@@ -79,3 +80,38 @@ def test_event_table_notes_count_the_cases_left_out(default_results, glossaries)
     note = build_table("T4", default_results, glossaries["en"]).notes[0]
     assert f"{left:,} cases have no usable date" in note
     assert "log-rank" in note
+
+
+@pytest.fixture(scope="module")
+def no_measure():
+    """Results of the corpus file in which nobody started a measure: B5, B6, T7 refused."""
+    from rehabstats.results import analyse
+
+    return analyse(ROOT / "tests" / "data" / "bad" / "no_measure_for_anyone.csv")
+
+
+def test_a_refused_model_is_explained_in_the_report_s_language(no_measure, glossaries) -> None:
+    assert no_measure.cox["B5"].problem == "no events in the sample"
+    sv = build_table("B5", no_measure, glossaries["sv"])
+    en = build_table("B5", no_measure, glossaries["en"])
+    assert "Modellen kunde inte skattas: ingen i urvalet fick händelsen." in sv.notes[0]
+    assert "no events" not in sv.notes[0]
+    assert "The model could not be estimated: nobody in the sample had the event." in en.notes[0]
+
+
+@pytest.mark.parametrize("code", sorted(REFUSAL_TEXTS))
+def test_every_refusal_is_worded_in_both_languages(code: str, glossaries) -> None:
+    refusal = CoxRefusal(code, "group", "declined", detail="lifelines' message")
+    assert str(refusal) and "{" not in str(refusal)
+    for lang, glossary in glossaries.items():
+        text = refusal_text(refusal, glossary)
+        assert text and "{" not in text and "lifelines" not in text, (lang, code)
+        if code.startswith("level_"):
+            assert glossary["groups.declined"] in text
+
+
+def test_without_disclosure_control_dots_only_mean_not_computable(no_measure, glossaries) -> None:
+    assert no_measure.min_count == 0
+    notes = build_table("T6", no_measure, glossaries["sv"]).notes
+    assert glossaries["sv"]["missing_note"] in notes
+    assert not any("personer" in note for note in notes)
