@@ -174,13 +174,14 @@ class ReportDocument:
         p = "provenance"
         versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in LIBRARIES)
         parameters = ", ".join(f"`{k}` = `{v}`" for k, v in self.parameters.items())
+        commit = git_commit()
         rows = [
             (g[f"{p}.dataset"], f"`{d.name}`"),
             (g[f"{p}.rows"], fmt.integer(d.rows, self.lang)),
             (g[f"{p}.sha256"], f"`{d.sha256}`"),
             (g[f"{p}.parameters"], parameters or fmt.MISSING),
             (g[f"{p}.version"], metadata.version("rehabstats")),
-            (g[f"{p}.commit"], f"`{git_commit()}`"),
+            (g[f"{p}.commit"], f"`{commit}`" if commit else fmt.MISSING),
             (g[f"{p}.libraries"], versions),
             (g[f"{p}.platform"], f"Python {platform.python_version()}, {platform.system()}"),
             (g[f"{p}.run_time"], dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -189,8 +190,8 @@ class ReportDocument:
         return "\n".join(lines) + "\n"
 
 
-def git_commit() -> str:
-    """The commit of the rehabstats checkout, or "unknown" outside git."""
+def git_commit() -> str | None:
+    """The commit of the rehabstats checkout, or None outside git (an installed copy)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
@@ -200,5 +201,5 @@ def git_commit() -> str:
             check=True,
         )
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return None
     return out.stdout.strip()
