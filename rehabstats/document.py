@@ -16,6 +16,8 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
 from rehabstats import figures
 from rehabstats import formatting as fmt
 from rehabstats.cox import COVARIATES
@@ -130,11 +132,13 @@ class ReportDocument:
     def timeline(self) -> str:
         """Figur 1: the experiment's timeline, drawn from the data's own dates."""
         g, t = self.glossary, self.results.timeline
-        events = {
+        spans = {
             "randomisation": (t["randomisation_first"], t["randomisation_last"]),
             "measures": (t["first_measure_start"], t["last_measure_start"]),
             "file_review": (t["file_review_first"], t["file_review_last"]),
         }
+        # a span without dates (nobody started a measure) has no bar
+        events = {k: span for k, span in spans.items() if not pd.isna(span[0])}
         labels = {k: g[f"figures.timeline.{k}"] for k in events}
         figure = figures.timeline_figure(events, labels, lang=self.lang)
         alt = g.fill(

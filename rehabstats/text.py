@@ -159,10 +159,13 @@ def _balance_context(results: Results, lang: str) -> dict:
 
 
 def _dates_context(results: Results, lang: str) -> dict:
+    """Each date of the timeline as a day and as a month; None where the data have none
+    (``{% if dates.first_measure_start %}`` in a template)."""
     return {
-        key: {"date": fmt.date(value, lang), "month": fmt.month(value, lang)}
+        key: None
+        if pd.isna(value)
+        else {"date": fmt.date(value, lang), "month": fmt.month(value, lang)}
         for key, value in results.timeline.items()
-        if not pd.isna(value)
     }
 
 

@@ -17,11 +17,12 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
+from rehabstats.cox import REFUSAL_TEXTS
 from rehabstats.figures import BOX_FACE, COLORS
 from rehabstats.formatting import hazard_ratio, integer
 from rehabstats.pipeline import render_report
 from rehabstats.synth import generate, write_csv
-from tests.conftest import DEFAULT_DATA
+from tests.conftest import DEFAULT_DATA, ROOT
 
 pytestmark = pytest.mark.render
 
@@ -238,3 +239,28 @@ def test_no_case_or_person_id_reaches_any_output(rendered) -> None:
             text = path.read_text(encoding="utf-8")
         tokens = set(re.findall(r"[A-Za-z]+\d+", text))
         assert not tokens & ids, (path, sorted(tokens & ids)[:5])
+
+
+def test_a_register_where_nobody_started_a_measure_is_reported(tmp_path: Path) -> None:
+    """Valid data with an event nobody had: the report says so, in each language."""
+    data = ROOT / "tests" / "data" / "bad" / "no_measure_for_anyone.csv"
+    report = render_report(data, tmp_path / "out")
+    expected = {
+        "sv": (
+            "Inget av ärendena i materialet hade påbörjat en insats vid granskningen.",
+            "Modellen kunde inte skattas: ingen i urvalet fick händelsen.",
+        ),
+        "en": (
+            "None of the cases in the data had started a measure by the review.",
+            "The model could not be estimated: nobody in the sample had the event.",
+        ),
+    }
+    for lang, sentences in expected.items():
+        page = _Page()
+        page.feed(report.documents[lang]["html"].read_text(encoding="utf-8"))
+        text = _plain(" ".join(" ".join(page.text).split()))
+        assert all(sentence in text for sentence in sentences), lang
+        assert "no_measure_for_anyone.csv" in text and "\\_" not in text, lang
+        assert report.documents[lang]["pdf"].stat().st_size > 0
+    swedish = _plain(report.documents["sv"]["html"].read_text(encoding="utf-8"))
+    assert not any(str(text).split(":")[0] in swedish for text in REFUSAL_TEXTS.values())

@@ -247,3 +247,11 @@ def test_the_summary_names_the_counties_of_the_data(default):
     for lang, expected in (("sv", "i Dalarna antingen"), ("en", "in Dalarna were randomised")):
         context = text_context(results, Glossary.load(GLOSSARY_DIR, lang), edition(lang))
         assert expected in render_section(TEXT_DIR / lang, "summary", context)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_placeholder_sits_in_a_code_span(lang):
+    """Inserted values are escaped for Markdown text, which a code span would print."""
+    for path in sorted((TEXT_DIR / lang).glob("*.md")):
+        spans = re.findall(r"`[^`\n]*\{\{[^`\n]*`", path.read_text(encoding="utf-8"))
+        assert not spans, f"{lang}/{path.name}: {spans}"
