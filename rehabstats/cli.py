@@ -17,6 +17,7 @@ from rehabstats.loading import DataFileError
 from rehabstats.render import RenderError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
+DATA_HELP = "register extract: CSV, Parquet, Excel, Stata, SPSS or SAS"
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -126,36 +127,44 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a data file against the data contract")
-    p.add_argument("data", type=Path)
+    p.add_argument("data", type=Path, help=DATA_HELP)
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("synth", help="generate a synthetic register extract")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--n", type=int, required=True, help="number of register rows")
     p.add_argument("--scenario", default="default", help="scenario name or YAML path")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.set_defaults(run=_synth)
 
     p = sub.add_parser("tables", help="write tables.json and tables.xlsx for a data file")
-    p.add_argument("data", type=Path)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("data", type=Path, help=DATA_HELP)
+    p.add_argument("--out", type=Path, required=True, help="folder to write them in")
     _add_min_count(p)
     p.set_defaults(run=_tables)
 
     p = sub.add_parser("render", help="render the report (HTML and PDF, Swedish and English)")
-    p.add_argument("data", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--lang", nargs="+", default=["sv", "en"], choices=["sv", "en"])
-    p.add_argument("--format", nargs="+", default=["html", "pdf"], choices=["html", "pdf"])
+    p.add_argument("data", type=Path, help=DATA_HELP)
+    p.add_argument(
+        "--out", type=Path, required=True, help="report folder (replaced when the run succeeds)"
+    )
+    langs, forms = ["sv", "en"], ["html", "pdf"]
+    p.add_argument("--lang", nargs="+", default=langs, choices=langs, help="default: sv en")
+    p.add_argument("--format", nargs="+", default=forms, choices=forms, help="default: html pdf")
     p.add_argument("--edition", type=Path, help="edition metadata (default reports/edition.yaml)")
-    p.add_argument("--engine", default="default", choices=["default", "quarto"])
+    p.add_argument(
+        "--engine",
+        default="default",
+        choices=["default", "quarto"],
+        help="default: pandoc and Typst; quarto: the Quarto CLI, where installed",
+    )
     p.add_argument("--by", metavar="COLUMN", help="one report per value of a column (county, …)")
     p.add_argument("--workers", type=int, help="parallel reports with --by (default: all cores)")
     _add_min_count(p)
     p.set_defaults(run=_render)
 
     p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")
-    p.add_argument("--out", type=Path)
+    p.add_argument("--out", type=Path, help="file to write (default: standard output)")
     p.set_defaults(run=_dictionary)
     return parser
 
