@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rehabstats import formatting as fmt
-from rehabstats.cox import CoxRefusal
+from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult
 from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
 from rehabstats.dictionary import load_dictionary
 from rehabstats.disclosure import left_out_by_reason
@@ -269,6 +269,18 @@ def _term_label(term: str, glossary: Glossary) -> str:
     return f"{glossary.column(name)}: {glossary.category(name, level)}"
 
 
+def _cox_note(result: CoxResult, glossary: Glossary) -> str:
+    """The model's sample and the covariates it controls for: those that varied in it
+    (a one-county report cannot control for county)."""
+    lang = glossary.lang
+    counts = {"n": fmt.integer(result.n, lang), "events": fmt.integer(result.events, lang)}
+    adjusted = [c for c in COVARIATES if c in set(result.table["variable"])]
+    if not adjusted:
+        return glossary.fill("cox_note_unadjusted", **counts)
+    names = fmt.listing([glossary[f"cox_covariates.{c}"] for c in adjusted], lang)
+    return glossary.fill("cox_note", covariates=names, **counts)
+
+
 def refusal_text(refusal: CoxRefusal, glossary: Glossary) -> str:
     """Why a model could not be fitted, in the glossary's language."""
     if refusal.level is None:
@@ -318,11 +330,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     if key in ("T7", "B6"):
         lines.append(glossary[f"table_notes.{key}"])
     if result.converged:
-        lines.append(
-            glossary.fill(
-                "cox_note", n=fmt.integer(result.n, lang), events=fmt.integer(result.events, lang)
-            )
-        )
+        lines.append(_cox_note(result, glossary))
     else:
         lines.append(
             glossary.fill("cox_not_fitted", problem=refusal_text(result.refusal, glossary))
