@@ -27,7 +27,7 @@ row"). The flow counts records of the extract, not people with a characteristic.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,19 +47,36 @@ def _small(counts: pd.Series | np.ndarray, min_count: int) -> np.ndarray:
     return (values > 0) & (values < min_count)
 
 
-def complete_lines(hidden: np.ndarray, counts: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+def _small_cells(counts: np.ndarray, min_count: int) -> np.ndarray:
+    """:func:`_small` for every cell of a matrix."""
+    counts = np.asarray(counts, dtype=float)
+    return _small(counts.ravel(), min_count).reshape(counts.shape)
+
+
+def complete_lines(
+    hidden: np.ndarray,
+    counts: np.ndarray,
+    axes: Sequence[int],
+    implied: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
     """Hide more cells until no line of the matrix has exactly one hidden cell.
 
     A line is a column (``axes`` holds 0) or a row (1) whose cells add up to a total that
     is shown. Its only hidden cell would be the total minus the others, so a second cell
     of the line is hidden too (see :func:`_complement`). A cell hidden for a row may
-    leave a column with one hidden cell: repeat until there is none.
+    leave a column with one hidden cell: repeat until there is none. ``implied`` gives
+    the cells a table hides along with others (a group's events with its cases); it is
+    applied after every pass.
     """
     counts = np.asarray(counts, dtype=float)
     hidden = np.array(hidden, dtype=bool) | np.isnan(counts)  # ".." either way
     changed = True
     while changed:
         changed = False
+        if implied is not None:
+            widened = implied(hidden)
+            changed = bool((widened != hidden).any())
+            hidden = widened
         for axis in axes:
             lines, values = (hidden.T, counts.T) if axis == 0 else (hidden, counts)
             crossing = (hidden if axis == 0 else hidden.T) if 1 - axis in axes else None
@@ -90,14 +107,12 @@ def _county_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
     groups = [c for c in GROUP_COLUMNS if c in table.columns]
     columns = [*groups, "n"]
     counts = np.column_stack([(table[g] * table["n"] / 100).round() for g in groups] + [table["n"]])
-    hidden = np.column_stack([_small(counts[:, i], min_count) for i in range(len(columns))])
-    hidden |= np.isnan(counts)
-    while True:
-        hidden = complete_lines(hidden, counts, axes=(0, 1))
-        whole_rows = hidden | hidden[:, [-1]]
-        if (whole_rows == hidden).all():
-            break
-        hidden = whole_rows
+    hidden = complete_lines(
+        _small_cells(counts, min_count),
+        counts,
+        axes=(0, 1),
+        implied=lambda h: h | h[:, [-1]],  # a county without its n is hidden whole
+    )
     out = table.copy()
     for i, column in enumerate(columns):
         out[column] = table[column].where(~hidden[:, i])
@@ -120,8 +135,7 @@ def _balance(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
         if variable in ("age", "n"):
             continue
         counts = (table.loc[rows, groups].to_numpy(dtype=float) * sizes / 100).round()
-        primary = _small(counts.ravel(), min_count).reshape(counts.shape) | np.isnan(counts)
-        hidden.loc[rows] = complete_lines(primary, counts, axes=(0, 1))
+        hidden.loc[rows] = complete_lines(_small_cells(counts, min_count), counts, axes=(0, 1))
     hidden.loc[:, hidden_size] = True
     out = table.copy()
     for group in groups:
@@ -139,14 +153,14 @@ def _event_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
     group whose count of cases is hidden is hidden whole.
     """
     counts = table[list(EVENT_COUNTS)].to_numpy(dtype=float)
-    hidden = np.column_stack([_small(counts[:, i], min_count) for i in range(len(EVENT_COUNTS))])
-    while True:
-        hidden = complete_lines(hidden, counts, axes=(0,))
-        implied = hidden.copy()
-        implied[:, 1] |= implied[:, 0]  # no cases shown, no events shown
-        if (implied == hidden).all():
-            break
-        hidden = implied
+
+    def events_with_cases(hidden: np.ndarray) -> np.ndarray:
+        """No cases shown, no events shown."""
+        return hidden | (np.arange(hidden.shape[1]) == 1) & hidden[:, [0]]
+
+    hidden = complete_lines(
+        _small_cells(counts, min_count), counts, axes=(0,), implied=events_with_cases
+    )
     out = table.copy()
     without_events = hidden[:, 1]
     for column in EVENT_STATISTICS:
