@@ -154,7 +154,7 @@ def render_by(
         futures = []
         for value in values:
             part = typed[typed[column] == value]
-            dataset = DatasetInfo(f"{data.name} ({column} = {value})", len(part), sha256)
+            dataset = DatasetInfo(data.name, len(part), sha256, part=(column, value))
             futures.append(pool.submit(_render_part, part, dataset, value, out / value, options))
         outcomes = [future.result() for future in futures]
     whole = DatasetInfo(data.name, len(typed), sha256)

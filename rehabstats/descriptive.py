@@ -4,6 +4,11 @@ Each table is a long frame with one row per ``variable``/``category`` and one co
 group code; percentages are of the group's total (the "column" of the printed table).
 B1 adds a p-value per row: Student's t-test for age, and for each category a chi-square
 test (without continuity correction) of the 2×2 table category × arm.
+
+Every category of the data dictionary has its row, a category no case has too: a county
+missing from the register extract shows as 0. A report of one part of the file
+(``part``: a column and a code, from ``rehabstats render --by``) is the exception: the
+other categories of the column it is split by are outside the report, not empty.
 """
 
 from __future__ import annotations
@@ -31,55 +36,63 @@ EXPORT_VARIABLE = {"extent": "extent_pct"}
 
 def _columns(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """The cases of each group code, plus ``total``."""
-    parts = {level: cases[cases[by] == level] for level in levels}
-    return {**parts, "total": cases}
+    groups = {level: cases[cases[by] == level] for level in levels}
+    return {**groups, "total": cases}
 
 
-def _percent(part: pd.Series, whole: int) -> float:
-    return 100.0 * part.sum() / whole if whole else np.nan
+def _codes(variable: str, part: tuple[str, str] | None) -> tuple[str, ...]:
+    """The categories of ``variable`` that the tables list (see the module doc)."""
+    if part is not None and part[0] == variable:
+        return (part[1],)
+    return load_dictionary()[variable].codes
 
 
-def county_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
+def _percent(indicator: pd.Series, whole: int) -> float:
+    return 100.0 * indicator.sum() / whole if whole else np.nan
+
+
+def county_table(cases: pd.DataFrame, by: str, part: tuple[str, str] | None = None) -> pd.DataFrame:
     """Tabell 2 (``by="arm_group"``) and 3 (``by="group"``): each county split by group.
 
     One row per county and ``total``: the percentage of that county's cases in each
-    group, and ``n`` (the county's cases, the printed "Total antal obs.").
+    group, and ``n`` (the county's cases, the printed "Total antal obs."). ``part``: see
+    the module doc.
     """
     levels = ARMS if by == "arm_group" else GROUPS
     cases = cases[["county", by]]
     rows = []
-    counties = load_dictionary()["county"].codes
-    for county in (*counties, "total"):
-        part = cases if county == "total" else cases[cases["county"] == county]
+    for county in (*_codes("county", part), "total"):
+        members = cases if county == "total" else cases[cases["county"] == county]
         row = {"variable": "county", "category": county}
-        row |= {g: _percent(part[by] == g, len(part)) for g in levels}
-        rows.append(row | {"n": len(part)})
+        row |= {g: _percent(members[by] == g, len(members)) for g in levels}
+        rows.append(row | {"n": len(members)})
     return pd.DataFrame(rows)
 
 
 def _age_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
-    ages = {code: part["age"].astype(float) for code, part in columns.items()}
+    ages = {code: members["age"].astype(float) for code, members in columns.items()}
     return [
         {"variable": "age", "category": stat} | {c: getattr(a, stat)() for c, a in ages.items()}
         for stat in ("mean", "median")
     ] + [{"variable": "age", "category": "sd"} | {c: a.std(ddof=1) for c, a in ages.items()}]
 
 
-def _category_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
+def _category_rows(columns: dict[str, pd.DataFrame], part: tuple[str, str] | None) -> list[dict]:
     rows = []
-    dictionary = load_dictionary()
     for variable in BALANCE_VARIABLES:
-        for code in dictionary[variable].codes:
+        for code in _codes(variable, part):
             row = {"variable": EXPORT_VARIABLE.get(variable, variable), "category": code}
-            for c, part in columns.items():
-                row[c] = _percent(part[variable] == code, len(part))
+            for c, members in columns.items():
+                row[c] = _percent(members[variable] == code, len(members))
             rows.append(row)
     return rows
 
 
-def _balance(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> pd.DataFrame:
+def _balance(
+    cases: pd.DataFrame, by: str, levels: tuple[str, ...], part: tuple[str, str] | None
+) -> pd.DataFrame:
     columns = _columns(cases[[by, "age", *BALANCE_VARIABLES]], by, levels)
-    rows = _age_rows(columns) + _category_rows(columns)
+    rows = _age_rows(columns) + _category_rows(columns, part)
     rows.append({"variable": "n", "category": "n"} | {c: len(p) for c, p in columns.items()})
     return pd.DataFrame(rows)
 
@@ -111,9 +124,12 @@ def _indicator_p_value(indicator: np.ndarray, arm: np.ndarray) -> float:
     return float(stats.chi2_contingency(table, correction=False).pvalue)
 
 
-def balance_by_arm(cases: pd.DataFrame) -> pd.DataFrame:
-    """B1: the covariates of control vs all offered an actor vs all, with p-values."""
-    table = _balance(cases, "arm_group", ARMS)
+def balance_by_arm(cases: pd.DataFrame, part: tuple[str, str] | None = None) -> pd.DataFrame:
+    """B1: the covariates of control vs all offered an actor vs all, with p-values.
+
+    ``part``: see the module doc.
+    """
+    table = _balance(cases, "arm_group", ARMS, part)
     source = {EXPORT_VARIABLE.get(v, v): v for v in BALANCE_VARIABLES}
     arm = pd.Categorical(cases["arm_group"], categories=ARMS).codes.astype(np.int64)
     p_values = []
@@ -128,6 +144,9 @@ def balance_by_arm(cases: pd.DataFrame) -> pd.DataFrame:
     return table.assign(p_value=p_values)
 
 
-def balance_by_group(cases: pd.DataFrame) -> pd.DataFrame:
-    """B2: the covariates of control, treatment, declined and all (no tests)."""
-    return _balance(cases, "group", GROUPS)
+def balance_by_group(cases: pd.DataFrame, part: tuple[str, str] | None = None) -> pd.DataFrame:
+    """B2: the covariates of control, treatment, declined and all (no tests).
+
+    ``part``: see the module doc.
+    """
+    return _balance(cases, "group", GROUPS, part)

@@ -25,7 +25,7 @@ from rehabstats.dictionary import load_dictionary
 from rehabstats.glossary import Glossary
 from rehabstats.population import GROUPS
 from rehabstats.results import Results
-from rehabstats.tables import build_table
+from rehabstats.tables import build_table, source_line
 from rehabstats.text import render_section, text_context
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
@@ -123,8 +123,7 @@ class ReportDocument:
             shares=shares,
         )
         note = (
-            f"{g['note']} {g['diagrams.note']} {g['groups_note']}\n\n"
-            f"{g['source']} {g.fill('source_text', dataset=self.results.dataset.name)}"
+            f"{g['note']} {g['diagrams.note']} {g['groups_note']}\n\n{source_line(self.results, g)}"
         )
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
         return self._image(figure, key.lower(), title, alt, note)
@@ -180,7 +179,7 @@ class ReportDocument:
         parameters = ", ".join(f"`{k}` = `{v}`" for k, v in self.parameters.items())
         commit = git_commit()
         rows = [
-            (g[f"{p}.dataset"], f"`{d.name}`"),
+            (g[f"{p}.dataset"], g.dataset(f"`{d.name}`", d.part)),
             (g[f"{p}.rows"], fmt.integer(d.rows, self.lang)),
             (g[f"{p}.sha256"], f"`{d.sha256}`"),
             (g[f"{p}.parameters"], parameters or fmt.MISSING),

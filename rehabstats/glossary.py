@@ -52,3 +52,11 @@ class Glossary:
         if column == "age_group":
             return self["balance.age"]
         return getattr(load_dictionary()[column], self.lang)
+
+    def dataset(self, name: str, part: tuple[str, str] | None = None) -> str:
+        """A data file's name, with the part of it a report covers (``--by``) if any."""
+        if part is None:
+            return name
+        column, code = part
+        value = self.category(column, code)
+        return self.fill("dataset_part", name=name, column=self.column(column).lower(), value=value)

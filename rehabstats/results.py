@@ -23,12 +23,18 @@ KM_CHECKPOINTS = (60, 100)
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """Which data the results come from: enough to find and verify the file again."""
+    """Which data the results come from: enough to find and verify the file again.
+
+    ``part`` is the column and category code a report of one part of the file is limited
+    to (``rehabstats render --by COLUMN``), or None for the whole file; ``rows`` counts
+    the part's rows.
+    """
 
     name: str
     rows: int
     sha256: str
     notes: tuple[str, ...] = ()
+    part: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,10 @@ def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
         dataset=dataset,
         flow=cohort.flow(),
         accounting=cohort.event_accounting(),
-        arm_by_county=descriptive.county_table(cases, by="arm_group"),
-        group_by_county=descriptive.county_table(cases, by="group"),
-        balance_by_arm=descriptive.balance_by_arm(cases),
-        balance_by_group=descriptive.balance_by_group(cases),
+        arm_by_county=descriptive.county_table(cases, "arm_group", dataset.part),
+        group_by_county=descriptive.county_table(cases, "group", dataset.part),
+        balance_by_arm=descriptive.balance_by_arm(cases, dataset.part),
+        balance_by_group=descriptive.balance_by_group(cases, dataset.part),
         events={event: _event_results(cases, event) for event in EVENTS},
         cox=cox.cox_models(cases),
         timeline=_timeline(cohort),

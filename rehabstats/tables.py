@@ -18,7 +18,6 @@ import pandas as pd
 from rehabstats import formatting as fmt
 from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult
 from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
-from rehabstats.dictionary import load_dictionary
 from rehabstats.disclosure import left_out_by_reason
 from rehabstats.glossary import Glossary
 from rehabstats.population import GROUPS
@@ -66,8 +65,10 @@ def _cell(text: str, bold: bool) -> str:
     return f"**{literal}**" if bold and text else literal
 
 
-def _source(results: Results, glossary: Glossary) -> str:
-    return f"{glossary['source']} {glossary.fill('source_text', dataset=results.dataset.name)}"
+def source_line(results: Results, glossary: Glossary) -> str:
+    """The "Källa:" line of every table and diagram: the data file (and part) it is from."""
+    dataset = glossary.dataset(results.dataset.name, results.dataset.part)
+    return f"{glossary['source']} {glossary.fill('source_text', dataset=dataset)}"
 
 
 def _note(glossary: Glossary, *lines: str) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def population_table(results: Results, glossary: Glossary) -> Table:
         header=("", glossary["columns.cases"]),
         rows=rows,
         notes=_note(glossary, glossary.fill("table_notes.T1", accounted=accounted)),
-        source=_source(results, glossary),
+        source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
 
@@ -126,7 +127,7 @@ def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
         header=header,
         rows=tuple(rows),
         notes=_note(glossary, glossary[f"table_notes.{key}"], glossary["groups_note"]),
-        source=_source(results, glossary),
+        source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
 
@@ -146,11 +147,10 @@ def _balance_rows(frame: pd.DataFrame, columns: list[str], glossary: Glossary) -
     for stat in ("mean", "median", "sd"):
         decimals = 1 if stat == "sd" else 0
         rows.append((glossary[f"balance.age_{stat}"], *values(("age", stat), decimals)))
-    dictionary = load_dictionary()
     for variable in BALANCE_VARIABLES:
         exported = EXPORT_VARIABLE.get(variable, variable)
         rows.append((glossary.column(variable), *[""] * (len(columns) + has_p)))
-        for code in dictionary[variable].codes:
+        for code in frame.loc[frame["variable"] == exported, "category"]:
             label = glossary.category(variable, code)
             rows.append((label, *values((exported, code), 0)))
     n = by_key.loc[("n", "n")]
@@ -185,7 +185,7 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
         header=header,
         rows=tuple(rows),
         notes=_note(glossary, *lines),
-        source=_source(results, glossary),
+        source=source_line(results, glossary),
         bold_rows=_heading_rows(rows),
     )
 
@@ -246,7 +246,7 @@ def event_table(results: Results, glossary: Glossary, key: str) -> Table:
         header=header,
         rows=rows,
         notes=notes,
-        source=_source(results, glossary),
+        source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
 
@@ -343,7 +343,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
         header=("", glossary["columns.hazard_ratio"], glossary["columns.n_cases"]),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
-        source=_source(results, glossary),
+        source=source_line(results, glossary),
         bold_rows=frozenset(i for i, r in enumerate(rows) if not any(r[1:])),
     )
 

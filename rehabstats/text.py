@@ -175,7 +175,7 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
     return {
         "lang": lang,
         "edition": edition,
-        "dataset": results.dataset.name,
+        "dataset": glossary.dataset(results.dataset.name, results.dataset.part),
         "population": _population_context(results, lang),
         "counties": _counties(results, glossary),
         "dates": _dates_context(results, lang),

@@ -104,3 +104,25 @@ def _plain_text(html: str) -> str:
 def test_by_needs_a_categorical_column(small_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="categorical column"):
         render_by(small_csv, tmp_path / "out", "age", RenderOptions())
+
+
+def test_a_part_s_report_is_about_its_own_county_in_both_languages(by_county) -> None:
+    """The county a part is split by is named, translated; the others are not listed."""
+    _, outcomes = by_county
+    folder = next(o.folder for o in outcomes if o.value == "stockholm")
+    tables = pd.read_json(folder / "tables.json", typ="series")
+    for key in ("T2", "T3"):
+        assert [row["category"] for row in tables[key]] == ["stockholm", "total"], key
+    for key in ("B1", "B2"):
+        counties = [row["category"] for row in tables[key] if row["variable"] == "county"]
+        assert counties == ["stockholm"], key
+    source = {
+        "sv": "Egen bearbetning av registerutdraget register.parquet, de ärenden där län är "
+        "Stockholm.",
+        "en": "Own calculations on the register extract register.parquet, the cases whose "
+        "county is Stockholm.",
+    }
+    for lang, line in source.items():
+        text = " ".join(_plain_text((folder / lang / "report.html").read_text("utf-8")).split())
+        assert line in text, lang
+        assert "county =" not in text, lang

@@ -86,7 +86,9 @@ def dalarna_unprotected() -> Results:
     """The results of one county of the default register, as `--by county` computes them."""
     typed = read_dataset(DEFAULT_DATA)
     part = typed[typed["county"] == "dalarna"]
-    return compute_results(derive_cohort(part), DatasetInfo("dalarna", len(part), "x"))
+    return compute_results(
+        derive_cohort(part), DatasetInfo("dalarna", len(part), "x", part=("county", "dalarna"))
+    )
 
 
 @pytest.fixture(scope="module")

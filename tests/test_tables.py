@@ -125,7 +125,9 @@ def test_the_cox_note_names_only_the_covariates_the_model_controls_for(glossarie
 
     typed = read_dataset(ROOT / "data" / "register.csv")
     part = typed[typed["county"] == "dalarna"]
-    results = compute_results(derive_cohort(part), DatasetInfo("dalarna", len(part), "x"))
+    results = compute_results(
+        derive_cohort(part), DatasetInfo("dalarna", len(part), "x", part=("county", "dalarna"))
+    )
     assert "county" not in set(results.cox["B3"].table["variable"])
     sv = build_table("B3", results, glossaries["sv"]).notes[0]
     en = build_table("B3", results, glossaries["en"]).notes[0]

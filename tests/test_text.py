@@ -243,7 +243,9 @@ def test_the_summary_names_the_counties_of_the_data(default):
         warnings.simplefilter("ignore")
         _, typed = validate(generate(N, seed=SEED))
     one = typed[typed["county"] == "dalarna"]
-    results = compute_results(derive_cohort(one), DatasetInfo("dalarna.csv", len(one), "x"))
+    results = compute_results(
+        derive_cohort(one), DatasetInfo("dalarna.csv", len(one), "x", part=("county", "dalarna"))
+    )
     for lang, expected in (("sv", "i Dalarna antingen"), ("en", "in Dalarna were randomised")):
         context = text_context(results, Glossary.load(GLOSSARY_DIR, lang), edition(lang))
         assert expected in render_section(TEXT_DIR / lang, "summary", context)
