@@ -71,8 +71,7 @@ def _refusal(outcome: PartOutcome, glossary: Glossary) -> str:
 
 def _cases(count: int, glossary: Glossary) -> str:
     """A number of cases in the glossary's language: "1 ärende", "4 028 ärenden"."""
-    shown = fmt.integer(count, glossary.lang)
-    return glossary.fill(f"index.cases.{fmt.plural_category(shown, glossary.lang)}", n=shown)
+    return glossary.fill_count("index.cases", fmt.integer(count, glossary.lang))
 
 
 def _index_section(

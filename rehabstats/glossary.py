@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rehabstats import formatting as fmt
 from rehabstats.dictionary import load_dictionary
 from rehabstats.yamlfile import read_yaml
 
@@ -39,6 +40,15 @@ class Glossary:
     def fill(self, key: str, **values: object) -> str:
         """The label ``key`` with its ``{placeholders}`` filled in."""
         return self[key].format(**values)
+
+    def fill_count(self, key: str, n: str, **values: object) -> str:
+        """The label ``key`` in the plural form of the printed count ``n``, filled in.
+
+        ``key`` has one entry per CLDR plural category of the language (``one``,
+        ``other``): "1 ärende saknar …", "43 ärenden saknar …".
+        """
+        form = fmt.plural_category(n, self.lang)
+        return self.fill(f"{key}.{form}", n=n, **values)
 
     def category(self, column: str, code: str) -> str:
         """The label of a category code, from the data dictionary."""

@@ -207,7 +207,7 @@ def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
         glossary.fill(f"reasons.{reason}", n=fmt.integer(n, lang))
         for reason, n in left_out_by_reason(results, event).items()
     )
-    return glossary.fill("left_out_note", n=fmt.integer(total, lang), reasons=reasons)
+    return glossary.fill_count("left_out_note", fmt.integer(total, lang), reasons=reasons)
 
 
 def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:

@@ -120,7 +120,7 @@ def test_the_left_out_note_gives_the_total_the_prose_gives(dalarna, lang) -> Non
     prose = text_context(dalarna, glossary, {})["meeting"]["left_out"]
     table = build_table("T4", dalarna, glossary)
     note = table.notes[0]
-    assert glossary.fill("left_out_note", n=prose, reasons="").split("(")[0] in note
+    assert glossary.fill_count("left_out_note", prose, reasons="").split("(")[0] in note
     # the one reason is the whole total, though a group's count of it is hidden
     assert glossary.fill("reasons.date_missing", n=prose) in note
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from rehabstats import formatting as fmt
 from rehabstats.cox import REFUSAL_TEXTS, CoxRefusal
 from rehabstats.glossary import Glossary
 from rehabstats.tables import BUILDERS, build_table, refusal_text
@@ -134,3 +135,17 @@ def test_the_cox_note_names_only_the_covariates_the_model_controls_for(glossarie
     assert "Modellen kontrollerar för kön, ålder (fyra grupper), födelseland" in sv
     assert "sysselsättning, diagnos, ersättning och omfattning. N = " in sv
     assert "employment, diagnosis, benefit and extent of sick leave. N = " in en
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "expected"),
+    [
+        ("sv", "1", "1 ärende saknar användbart datum för händelsen och ingår inte i analysen"),
+        ("sv", fmt.integer(4028, "sv"), f"{fmt.integer(4028, 'sv')} ärenden saknar användbart"),
+        ("sv", "..", ".. ärenden saknar"),
+        ("en", "1", "1 case has no usable date for the event and is not in the analysis"),
+        ("en", fmt.integer(4028, "en"), "4,028 cases have no usable date"),
+    ],
+)
+def test_the_left_out_note_agrees_with_its_count(glossaries, lang, n, expected) -> None:
+    assert glossaries[lang].fill_count("left_out_note", n, reasons="").startswith(expected)
