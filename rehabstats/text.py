@@ -35,18 +35,22 @@ def comparison(value: float, reference: float) -> str:
     return "higher" if value > reference else "lower"
 
 
-def ratio_word(hazard_ratio: float) -> str:
-    """The word key for a hazard ratio: twice / more than twice / higher / lower.
+def ratio_word(hazard_ratio: float) -> tuple[str, int | None]:
+    """The word key for a hazard ratio, and the whole multiple it names (or None).
 
-    "Twice as high" only when the ratio rounds to 2,0; above that "more than twice".
+    A ratio that rounds to a whole multiple k ≥ 2 (to the printed 1 decimal: 1,96 and
+    2,04 are "2,0") is "k times as high" ("twice" for 2); a ratio between two multiples
+    is "more than k times as high", k its whole part, so that 6,81 is "more than six
+    times", not "more than twice". Below 2 the ratio is higher or lower than 1.
     """
     if pd.isna(hazard_ratio):
-        return "unknown"
-    if round(hazard_ratio, 1) == 2.0:
-        return "twice"
+        return "unknown", None
+    nearest = round(hazard_ratio)
+    if nearest >= 2 and round(hazard_ratio, 1) == nearest:
+        return "times", nearest
     if hazard_ratio > 2.0:
-        return "more_than_twice"
-    return comparison(hazard_ratio, 1.0)
+        return "more_than_times", int(hazard_ratio)
+    return comparison(hazard_ratio, 1.0), None
 
 
 class Words:
@@ -57,6 +61,15 @@ class Words:
 
     def __call__(self, key: str) -> str:
         return self.glossary[f"words.{key}"]
+
+    def ratio(self, hazard_ratio: float) -> str:
+        """A hazard ratio in words: "lägre", "dubbelt så hög", "mer än sex gånger så hög"."""
+        key, multiple = ratio_word(hazard_ratio)
+        if multiple is None:
+            return self(key)
+        multiples = self.glossary["words.multiples"]
+        name = multiples.get(str(multiple), multiples["other"]).format(k=multiple)
+        return self.glossary.fill(f"words.{key}", multiple=name)
 
     def significant(self, p_value: float) -> str:
         ok = not pd.isna(p_value) and p_value < SIGNIFICANCE
@@ -119,7 +132,7 @@ def _cox_context(results: Results, key: str, glossary: Glossary) -> dict:
         context[name] = {
             "hr": fmt.hazard_ratio(row.hazard_ratio, row.stars, lang),
             "value": fmt.number(row.hazard_ratio, lang, 2),
-            "word": words(ratio_word(row.hazard_ratio)),
+            "word": words.ratio(row.hazard_ratio),
             "significant": words.significant(row.p_value),
         }
     return context

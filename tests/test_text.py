@@ -22,7 +22,7 @@ from rehabstats.glossary import Glossary
 from rehabstats.population import EVENTS, derive_cohort
 from rehabstats.results import DatasetInfo, compute_results
 from rehabstats.synth import SCENARIOS, generate
-from rehabstats.text import render_section, text_context
+from rehabstats.text import Words, render_section, text_context
 from rehabstats.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,3 +257,21 @@ def test_no_placeholder_sits_in_a_code_span(lang):
     for path in sorted((TEXT_DIR / lang).glob("*.md")):
         spans = re.findall(r"`[^`\n]*\{\{[^`\n]*`", path.read_text(encoding="utf-8"))
         assert not spans, f"{lang}/{path.name}: {spans}"
+
+
+@pytest.mark.parametrize(
+    ("ratio", "sv", "en"),
+    [
+        (0.70, "lägre", "lower"),
+        (1.34, "högre", "higher"),
+        (2.04, "dubbelt så hög", "twice as high"),
+        (2.10, "mer än dubbelt så hög", "more than twice as high"),
+        (2.96, "tre gånger så hög", "three times as high"),
+        (6.81, "mer än sex gånger så hög", "more than six times as high"),
+        (12.3, "mer än 12 gånger så hög", "more than 12 times as high"),
+    ],
+)
+def test_a_hazard_ratio_is_put_in_words_as_large_as_it_is(ratio, sv, en):
+    """ "Dubbelt så hög" only where it is: 6,81 is more than six times, not "more than twice"."""
+    for lang, expected in (("sv", sv), ("en", en)):
+        assert Words(Glossary.load(GLOSSARY_DIR, lang)).ratio(ratio) == expected
