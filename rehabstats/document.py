@@ -29,6 +29,8 @@ from rehabstats.tables import build_table, source_line
 from rehabstats.text import render_section, text_context
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
+# What a report is made from, in the checkout: a change here changes the report.
+TRACKED = ("rehabstats", "reports")
 LIBRARIES = ("pandas", "numpy", "lifelines", "statsmodels", "scipy", "matplotlib", "papermill")
 
 
@@ -177,14 +179,18 @@ class ReportDocument:
         p = "provenance"
         versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in LIBRARIES)
         parameters = ", ".join(f"`{k}` = `{v}`" for k, v in self.parameters.items())
-        commit = git_commit()
+        revision = git_revision()
+        commit = fmt.MISSING
+        if revision is not None:
+            commit = f"`{revision.commit}`"
+            commit += f" {g[f'{p}.modified']}" if revision.modified else ""
         rows = [
             (g[f"{p}.dataset"], g.dataset(f"`{d.name}`", d.part)),
             (g[f"{p}.rows"], fmt.integer(d.rows, self.lang)),
             (g[f"{p}.sha256"], f"`{d.sha256}`"),
             (g[f"{p}.parameters"], parameters or fmt.MISSING),
             (g[f"{p}.version"], metadata.version("rehabstats")),
-            (g[f"{p}.commit"], f"`{commit}`" if commit else fmt.MISSING),
+            (g[f"{p}.commit"], commit),
             (g[f"{p}.libraries"], versions),
             (g[f"{p}.platform"], f"Python {platform.python_version()}, {platform.system()}"),
             (g[f"{p}.run_time"], dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -193,16 +199,30 @@ class ReportDocument:
         return "\n".join(lines) + "\n"
 
 
-def git_commit() -> str | None:
-    """The commit of the rehabstats checkout, or None outside git (an installed copy)."""
+@dataclass(frozen=True)
+class Revision:
+    """The git commit of the rehabstats checkout that made a report.
+
+    ``modified``: the package or the report's prose and labels (:data:`TRACKED`) have
+    changes not yet committed, so the commit alone does not say what made the report.
+    """
+
+    commit: str
+    modified: bool
+
+
+def git_revision() -> Revision | None:
+    """The checkout's :class:`Revision`, or None outside git (an installed copy)."""
+    checkout = Path(__file__).resolve().parents[1]
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        commit = _git(checkout, "rev-parse", "--short=12", "HEAD")
+        changes = _git(checkout, "status", "--porcelain", "--untracked-files=no", "--", *TRACKED)
     except (OSError, subprocess.CalledProcessError):
         return None
-    return out.stdout.strip()
+    return Revision(commit, modified=bool(changes))
+
+
+def _git(checkout: Path, *args: str) -> str:
+    """The output of a git command run in ``checkout``."""
+    done = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, check=True)
+    return done.stdout.strip()

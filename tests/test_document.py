@@ -40,8 +40,8 @@ def test_provenance_outside_git_shows_the_missing_sign(default_results, tmp_path
     default_results.save(results)
     script = (
         "from pathlib import Path\n"
-        "from rehabstats.document import ReportDocument, git_commit\n"
-        "assert git_commit() is None\n"
+        "from rehabstats.document import ReportDocument, git_revision\n"
+        "assert git_revision() is None\n"
         f"doc = ReportDocument.open(Path({str(results)!r}), 'sv', "
         f"reports_dir=Path({str(ROOT / 'reports')!r}), figures_dir=Path('.'), edition={{}})\n"
         "print(doc.provenance())\n"
@@ -57,3 +57,35 @@ def test_provenance_outside_git_shows_the_missing_sign(default_results, tmp_path
     assert done.returncode == 0, done.stderr
     commit = Glossary.load(ROOT / "reports" / "glossary", "sv")["provenance.commit"]
     assert f"**{commit}:** .." in done.stdout and "unknown" not in done.stdout
+
+
+def test_provenance_says_when_the_checkout_has_uncommitted_changes(default_results, tmp_path):
+    """A commit names what made a report only if the package and the prose are as committed."""
+    for folder in ("rehabstats", "reports"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t"}
+    env = {**os.environ, **identity, "GIT_COMMITTER_EMAIL": "t@x", "PYTHONPATH": str(tmp_path)}
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "copy"]):
+        subprocess.run(["git", *command], cwd=tmp_path, env=env, check=True)
+    results = tmp_path / "results.pkl"
+    default_results.save(results)
+    script = (
+        "from pathlib import Path\n"
+        "from rehabstats.document import ReportDocument\n"
+        f"doc = ReportDocument.open(Path({str(results)!r}), 'sv', "
+        f"reports_dir=Path({str(tmp_path / 'reports')!r}), figures_dir=Path('.'), edition={{}})\n"
+        "print(doc.provenance())\n"
+    )
+
+    def provenance() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    modified = Glossary.load(ROOT / "reports" / "glossary", "sv")["provenance.modified"]
+    assert re.search(r"`[0-9a-f]{12}`\n", provenance())
+    foreword = tmp_path / "reports" / "text" / "sv" / "foreword.md"
+    foreword.write_text(foreword.read_text("utf-8") + "\nEn rad till.\n", "utf-8")
+    assert re.search(rf"`[0-9a-f]{{12}}` {re.escape(modified)}\n", provenance())
