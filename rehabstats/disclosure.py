@@ -15,8 +15,18 @@ The lines are those within one table: the groups of Tabell 4–6 and their total
 categories of a variable and the groups of B1/B2, the counties and groups of Tabell
 2/3, the categories of a variable in a Cox model, the reasons and groups of the
 accounting; and the number at risk on day 0 of a diagram, which is its group's count
-in Tabell 4–6. Sums that run across tables (the cases studied in B2 against those
-analysed and left out in Tabell 4–6) are not followed.
+in Tabell 4–6. Not followed, so that a small part of a register (``--by county``) can
+still give a hidden count away:
+
+- sums that run across tables: a group's size in B2 is its cases analysed plus its
+  cases left out in Tabell 4–6, so a hidden left-out count is the difference;
+- a group's cases without the event (cases analysed less events), which can be small
+  when the events are not;
+- the unrounded percentages of the export, whose denominators are counts.
+
+Closing these needs the linked-table methods of τ-ARGUS and would hide much of
+Tabell 4–6 in a small county; the README asks for such reports to be read before they
+are published.
 
 Tabell 1's flow is the exception: its counts are shown whatever their size. Each step
 there is the difference of the two totals printed beside it, so hiding a small step
