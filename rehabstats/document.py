@@ -212,9 +212,15 @@ class Revision:
 
 
 def git_revision() -> Revision | None:
-    """The checkout's :class:`Revision`, or None outside git (an installed copy)."""
+    """The checkout's :class:`Revision`, or None for an installed copy.
+
+    An installed copy can sit inside somebody else's repository (an environment in a
+    project folder): only a repository whose top folder holds the package is its checkout.
+    """
     checkout = Path(__file__).resolve().parents[1]
     try:
+        if Path(_git(checkout, "rev-parse", "--show-toplevel")).resolve() != checkout:
+            return None
         commit = _git(checkout, "rev-parse", "--short=12", "HEAD")
         changes = _git(checkout, "status", "--porcelain", "--untracked-files=no", "--", *TRACKED)
     except (OSError, subprocess.CalledProcessError):

@@ -14,6 +14,12 @@ from rehabstats.document import ReportDocument
 from rehabstats.glossary import Glossary
 from tests.conftest import ROOT
 
+GIT_IDENTITY = {
+    **os.environ,
+    **dict.fromkeys(("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"), "test"),
+    **dict.fromkeys(("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"), "test@example.org"),
+}
+
 
 def _document(results, lang: str) -> ReportDocument:
     reports = ROOT / "reports"
@@ -33,9 +39,20 @@ def test_provenance_names_the_commit_of_the_checkout(default_results, lang: str)
     assert re.search(rf"\*\*{commit}:\*\* `[0-9a-f]{{12}}`", section)
 
 
-def test_provenance_outside_git_shows_the_missing_sign(default_results, tmp_path) -> None:
-    """An installed copy has no commit: the series' ".." rather than an English word."""
-    shutil.copytree(ROOT / "rehabstats", tmp_path / "rehabstats")
+@pytest.mark.parametrize("inside_another_repository", [False, True])
+def test_provenance_outside_git_shows_the_missing_sign(
+    default_results, tmp_path, inside_another_repository
+) -> None:
+    """An installed copy has no commit: the series' ".." rather than an English word.
+
+    Nor has a copy installed inside another project's repository: that commit is not ours.
+    """
+    if inside_another_repository:
+        (tmp_path / "project.txt").write_text("another project\n")
+        for command in (["init", "-q"], ["add", "project.txt"], ["commit", "-q", "-m", "x"]):
+            subprocess.run(["git", *command], cwd=tmp_path, env=GIT_IDENTITY, check=True)
+    site_packages = tmp_path / "env" / "site-packages"
+    shutil.copytree(ROOT / "rehabstats", site_packages / "rehabstats")
     results = tmp_path / "results.pkl"
     default_results.save(results)
     script = (
@@ -49,7 +66,7 @@ def test_provenance_outside_git_shows_the_missing_sign(default_results, tmp_path
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        env={**os.environ, "PYTHONPATH": str(site_packages)},
         capture_output=True,
         text=True,
         check=False,
@@ -63,8 +80,7 @@ def test_provenance_says_when_the_checkout_has_uncommitted_changes(default_resul
     """A commit names what made a report only if the package and the prose are as committed."""
     for folder in ("rehabstats", "reports"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t"}
-    env = {**os.environ, **identity, "GIT_COMMITTER_EMAIL": "t@x", "PYTHONPATH": str(tmp_path)}
+    env = {**GIT_IDENTITY, "PYTHONPATH": str(tmp_path)}
     for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "copy"]):
         subprocess.run(["git", *command], cwd=tmp_path, env=env, check=True)
     results = tmp_path / "results.pkl"
