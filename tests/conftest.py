@@ -47,3 +47,17 @@ def default_results():
     from rehabstats.results import analyse
 
     return analyse(DEFAULT_DATA)
+
+
+@pytest.fixture(scope="session")
+def dalarna_results():
+    """The results of one county of the default dataset, unprotected, as one part of
+    ``rehabstats render --by county`` computes them (computed once per test session)."""
+    from rehabstats.population import derive_cohort
+    from rehabstats.results import DatasetInfo, compute_results
+    from rehabstats.validation import read_dataset
+
+    typed = read_dataset(DEFAULT_DATA)
+    part = typed[typed["county"] == "dalarna"]
+    dataset = DatasetInfo(DEFAULT_DATA.name, len(part), "x", part=("county", "dalarna"))
+    return compute_results(derive_cohort(part), dataset)

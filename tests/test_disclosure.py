@@ -14,8 +14,8 @@ from rehabstats.population import derive_cohort
 from rehabstats.results import DatasetInfo, Results, compute_results
 from rehabstats.tables import build_table
 from rehabstats.text import text_context
-from rehabstats.validation import read_dataset, validate
-from tests.conftest import DEFAULT_DATA, ROOT
+from rehabstats.validation import validate
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -82,23 +82,13 @@ def test_min_count_zero_switches_the_rule_off(tiny_county) -> None:
 
 
 @pytest.fixture(scope="module")
-def dalarna_unprotected() -> Results:
-    """The results of one county of the default register, as `--by county` computes them."""
-    typed = read_dataset(DEFAULT_DATA)
-    part = typed[typed["county"] == "dalarna"]
-    return compute_results(
-        derive_cohort(part), DatasetInfo("dalarna", len(part), "x", part=("county", "dalarna"))
-    )
-
-
-@pytest.fixture(scope="module")
-def dalarna(dalarna_unprotected) -> Results:
+def dalarna(dalarna_results) -> Results:
     """The protected results of one county of the default register, as `--by county` has it.
 
     Its Tabell 1 has a step of fewer than five cases (files not reviewed), and a group's
     count of cases without a usable meeting date is below five.
     """
-    return protect(dalarna_unprotected, 5)
+    return protect(dalarna_results, 5)
 
 
 def test_tabell_1_shows_every_step_and_its_accounting_adds_up(dalarna) -> None:
@@ -172,15 +162,15 @@ def _single_hidden_lines(original: np.ndarray, protected: np.ndarray, axis: int)
     return [i for i, k in enumerate(per_line) if k == 1]
 
 
-def test_no_hidden_count_can_be_worked_out_by_subtraction(dalarna_unprotected) -> None:
+def test_no_hidden_count_can_be_worked_out_by_subtraction(dalarna_results) -> None:
     """Every line of every table of a county report has none or at least two hidden cells."""
-    protected = protect(dalarna_unprotected, 5)
+    protected = protect(dalarna_results, 5)
     for event, er in protected.events.items():
-        before = dalarna_unprotected.events[event].table[["n", "events", "left_out"]]
+        before = dalarna_results.events[event].table[["n", "events", "left_out"]]
         after = er.table[["n", "events", "left_out"]]
         assert not _single_hidden_lines(before.to_numpy(), after.to_numpy(), axis=0), event
     for key, result in protected.cox.items():
-        before = dalarna_unprotected.cox[key].table
+        before = dalarna_results.cox[key].table
         for _, rows in before.groupby("variable").indices.items():
             lines = _single_hidden_lines(
                 before["n"].to_numpy()[rows][:, None],
@@ -189,7 +179,7 @@ def test_no_hidden_count_can_be_worked_out_by_subtraction(dalarna_unprotected) -
             )
             assert not lines, key
     groups = ["control", "treatment", "declined", "total"]
-    before_b2 = dalarna_unprotected.balance_by_group
+    before_b2 = dalarna_results.balance_by_group
     for variable, rows in before_b2.groupby("variable").indices.items():
         if variable == "age":
             continue
@@ -199,7 +189,7 @@ def test_no_hidden_count_can_be_worked_out_by_subtraction(dalarna_unprotected) -
         )
         assert not _single_hidden_lines(b, a, axis=0) and not _single_hidden_lines(b, a, axis=1)
     for event in protected.events:  # noqa: B007 (used in the queries)
-        b = dalarna_unprotected.accounting.query("event == @event")
+        b = dalarna_results.accounting.query("event == @event")
         a = protected.accounting.query("event == @event")
         shape = (b["group"].nunique(), b["status"].nunique())
         b_n, a_n = (f["n"].to_numpy(float).reshape(shape) for f in (b, a))

@@ -118,17 +118,11 @@ def test_without_disclosure_control_dots_only_mean_not_computable(no_measure, gl
     assert not any("personer" in note for note in notes)
 
 
-def test_the_cox_note_names_only_the_covariates_the_model_controls_for(glossaries) -> None:
+def test_the_cox_note_names_only_the_covariates_the_model_controls_for(
+    glossaries, dalarna_results
+) -> None:
     """In a one-county report county does not vary, and the note does not claim it."""
-    from rehabstats.population import derive_cohort
-    from rehabstats.results import DatasetInfo, compute_results
-    from rehabstats.validation import read_dataset
-
-    typed = read_dataset(ROOT / "data" / "register.csv")
-    part = typed[typed["county"] == "dalarna"]
-    results = compute_results(
-        derive_cohort(part), DatasetInfo("dalarna", len(part), "x", part=("county", "dalarna"))
-    )
+    results = dalarna_results
     assert "county" not in set(results.cox["B3"].table["variable"])
     sv = build_table("B3", results, glossaries["sv"]).notes[0]
     en = build_table("B3", results, glossaries["en"]).notes[0]
