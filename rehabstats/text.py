@@ -38,8 +38,8 @@ def comparison(value: float, reference: float) -> str:
 def ratio_word(hazard_ratio: float) -> tuple[str, int | None]:
     """The word key for a hazard ratio, and the whole multiple it names (or None).
 
-    A ratio that rounds to a whole multiple k ≥ 2 (to the printed 1 decimal: 1,96 and
-    2,04 are "2,0") is "k times as high" ("twice" for 2); a ratio between two multiples
+    A ratio within rounding of a whole multiple k ≥ 2 (to one decimal: 1,96 and 2,04 both
+    round to 2,0) is "k times as high" ("twice" for 2); a ratio between two multiples
     is "more than k times as high", k its whole part, so that 6,81 is "more than six
     times", not "more than twice". Below 2 the ratio is higher or lower than 1.
     """
