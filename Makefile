@@ -6,17 +6,27 @@ BIN     = $(VENV)/bin
 DATA   ?= data/register.csv
 OUT    ?= _output
 
-.PHONY: all setup report test lint format data benchmark
+.PHONY: all setup lock report test lint format data benchmark
 
 all: report
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the locked set (uv.lock), installed by the uv version the lock itself pins.
+UV_VERSION = 0.13.9
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -r uv.lock || { echo "uv.lock is missing or unreadable: restore it from git (git checkout uv.lock) or run 'make lock'" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --quiet --locked --extra dev --python $(BIN)/python
 	touch $@
+
+# After changing a dependency in pyproject.toml: the lock, the hashed requirements for
+# pip users and environment.yml, all from one resolution. Then `make test` and commit.
+lock:
+	$(BIN)/uv lock --upgrade
+	$(BIN)/uv export --quiet --locked --extra dev --no-emit-project --format requirements-txt --output-file requirements.txt
+	$(BIN)/python tools/environment_yml.py > environment.yml
 
 report: setup
 	$(BIN)/rehabstats render $(DATA) --lang sv en --format html pdf --out $(OUT)

@@ -12,7 +12,8 @@ from rehabstats.synth import generate, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "register.csv"
-REFERENCE = ROOT.parent / "shared" / "reference" / "sfr-2010-12.json"
+# The published figures of SFR 2010:12 (the model report), as the project was given them.
+REFERENCE = ROOT / "tests" / "reference" / "sfr-2010-12.json"
 
 
 @pytest.fixture(scope="session")
