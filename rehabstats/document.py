@@ -31,7 +31,8 @@ from rehabstats.text import render_section, text_context
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
 # What a report is made from, in the checkout: a change here changes the report.
 TRACKED = ("rehabstats", "reports")
-LIBRARIES = ("pandas", "numpy", "lifelines", "statsmodels", "scipy", "matplotlib", "papermill")
+# The libraries whose versions decide the figures and the documents (see uv.lock for all).
+LIBRARIES = ("pandas", "numpy", "scipy", "lifelines", "matplotlib", "papermill", "pypandoc-binary", "typst")
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 
 from rehabstats import formatting as fmt
 from rehabstats.dictionary import load_dictionary
+from rehabstats.errors import ResourceError
 from rehabstats.yamlfile import read_yaml
 
 
@@ -25,10 +26,13 @@ class Glossary:
 
     @classmethod
     def load(cls, directory: Path, lang: str) -> Glossary:
-        """Read ``directory/<lang>.yaml``."""
+        """Read ``directory/<lang>.yaml``; a missing file names itself, not the language."""
         path = Path(directory) / f"{lang}.yaml"
         if not path.is_file():
-            raise ValueError(f"no glossary for language {lang!r} ({path})")
+            raise ResourceError(
+                f"{path}: the {lang!r} glossary is missing; restore the file, or reinstall "
+                "rehabstats if it is the package's own"
+            )
         return cls(lang, read_yaml(path))
 
     def __getitem__(self, key: str) -> str:

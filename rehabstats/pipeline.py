@@ -12,11 +12,13 @@ in ``<out>.failed/`` and the error names the failing cell.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from rehabstats import formatting as fmt
@@ -33,13 +35,17 @@ from rehabstats.render import (
 from rehabstats.results import Results, analyse
 from rehabstats.yamlfile import read_yaml
 
-REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
+# The default report content: reports/ in a checkout, package data in a wheel.
+REPORTS_DIR = Path(str(resources.files("rehabstats.reports")))
 NOTEBOOK = "report.ipynb"
 # What the notebook's first cell imports: its kernel imports them while it waits.
 NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.document")
 STEM = "report"
 
 Progress = Callable[[str], None]
+# Read once, at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,17 @@ def _render_language(
     return notebook, files
 
 
+def _staging_folder(out: Path) -> Path:
+    """A new, empty folder beside ``out`` with the permissions the umask gives.
+
+    ``mkdtemp`` makes it private (0700) whatever the umask; the report is moved into
+    place as it is, so it must have the permissions any new folder would have.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o777 & ~_UMASK)
+    return staging
+
+
 def _keep_failed_notebooks(staging: Path, out: Path) -> Path:
     """Move the executed notebooks of a failed run to ``<out>.failed/`` for inspection."""
     failed = out.with_name(f"{out.name}.failed")
@@ -191,7 +208,7 @@ def render_results(
     options.check()
     edition = load_edition(options.edition_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = _staging_folder(out)
     results_path = staging / "results.pkl"
     results_ready: Future[Path] = Future()
     try:

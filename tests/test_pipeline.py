@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from rehabstats.errors import ResourceError
 from rehabstats.glossary import Glossary
 from rehabstats.pipeline import (
     REPORTS_DIR,
@@ -81,6 +85,26 @@ def test_a_bad_request_is_refused_before_any_work(small_csv: Path, previous: Pat
     with pytest.raises(ValueError, match="unknown format 'docx'"):
         render_report(small_csv, previous, formats=["docx"])
     assert (previous / "sv" / "report.html").read_text() == "the previous report"
+
+
+def test_missing_report_content_names_the_file_not_the_language(
+    small_csv: Path, previous: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    shutil.copytree(REPORTS_DIR, reports)
+    (reports / "glossary" / "sv.yaml").unlink()
+    with pytest.raises(ResourceError, match=r"glossary/sv\.yaml: the 'sv' glossary is missing"):
+        render_report(small_csv, previous, reports_dir=reports)
+    assert (previous / "sv" / "report.html").read_text() == "the previous report"
+
+
+def test_the_report_folders_follow_the_umask(small_csv: Path, tmp_path: Path) -> None:
+    """Not private (0700, as a temporary folder is made) but what the user's umask gives."""
+    out = tmp_path / "report"
+    command = f"umask 027 && {sys.executable} -m rehabstats render {small_csv} --out {out}"
+    subprocess.run(["sh", "-c", f"{command} --lang sv --format html"], check=True)
+    for folder in (out, out / "sv"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o750, folder
 
 
 def test_two_runs_give_the_same_export_and_the_same_documents(
