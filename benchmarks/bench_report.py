@@ -96,7 +96,8 @@ def dataset(args: argparse.Namespace, folder: Path) -> Path:
         return args.data
     if args.rows is None and DEFAULT_DATA.is_file():
         return DEFAULT_DATA
-    from rehabstats.synth import generate, load_scenario, write_csv
+    from rehabstats.loading import write_csv
+    from rehabstats.synth import generate, load_scenario
 
     seed = load_scenario("default")["default_seed"]
     path = folder / "register.csv"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rehabstats.contract import ContractError
+from rehabstats.errors import ResourceError
 from rehabstats.loading import DataFileError
 from rehabstats.render import RenderError
 
@@ -38,11 +39,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from rehabstats.synth import generate, write_csv
+    from rehabstats.loading import save, writer_for
+    from rehabstats.synth import generate
 
+    writer_for(args.out)  # an unknown extension is refused before any work is done
     frame = generate(args.n, seed=args.seed, scenario=args.scenario)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(frame, args.out)
+    save(frame, args.out)
     print(f"wrote {len(frame)} rows to {args.out}")
     return EXIT_OK
 
@@ -134,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--n", type=int, required=True, help="number of register rows")
     p.add_argument("--scenario", default="default", help="scenario name or YAML path")
-    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.add_argument(
+        "--out", type=Path, required=True, help="file to write: .csv, .parquet, .xlsx, .dta or .sav"
+    )
     p.set_defaults(run=_synth)
 
     p = sub.add_parser("tables", help="write tables.json and tables.xlsx for a data file")
@@ -179,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContractError as error:
         print(error.report, file=sys.stderr)
         return EXIT_BAD_DATA
-    except DataFileError as error:
+    except (DataFileError, ResourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_DATA
     except (RenderError, ValueError) as error:

@@ -32,7 +32,16 @@ DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
 # What a report is made from, in the checkout: a change here changes the report.
 TRACKED = ("rehabstats", "reports")
 # The libraries whose versions decide the figures and the documents (see uv.lock for all).
-LIBRARIES = ("pandas", "numpy", "scipy", "lifelines", "matplotlib", "papermill", "pypandoc-binary", "typst")
+LIBRARIES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "lifelines",
+    "matplotlib",
+    "papermill",
+    "pypandoc-binary",
+    "typst",
+)
 
 
 @dataclass

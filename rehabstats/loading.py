@@ -1,15 +1,23 @@
-"""Reading a register extract from any of the formats analysts hand over.
+"""Reading a register extract from any of the formats analysts hand over, and writing one.
 
 ``load`` only reads: it returns the file's table with the contract's column names and
 leaves every judgement about the values to :mod:`rehabstats.validation`. Text formats
 come back as text cells; typed formats (Parquet, Stata, SPSS, SAS, Excel dates) keep
 their types so that a large columnar file is not turned into strings and back.
+
+``save`` writes an extract (``rehabstats synth``) in the format its file's extension
+names, always one that ``load`` reads back: the writers sit beside the readers, so the
+formats are listed in one place.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,6 +124,90 @@ READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     ".sav": _read_spss,
     ".zsav": _read_spss,
 }
+
+
+def _text_form(frame: pd.DataFrame) -> pd.DataFrame:
+    """The extract as a statistics package stores text: booleans as yes/no and missing
+    text as empty cells (Stata and SPSS have no missing string); dates keep their type."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_bool_dtype(column):
+            out[name] = column.map({True: "yes", False: "no"}).astype(object)
+            out.loc[column.isna(), name] = ""
+        elif column.dtype == object:
+            out[name] = column.fillna("")
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write the extract as deterministic CSV (UTF-8, comma, ISO dates, yes/no, empty for
+    missing, LF endings), so the shipped file is reproduced bit for bit."""
+    buffer = io.StringIO()
+    _text_form(frame).to_csv(buffer, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    Path(path).write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Parquet keeps every type (nullable booleans, dates), so the frame goes in as it is."""
+    frame.to_parquet(path, index=False)
+
+
+def _write_excel(frame: pd.DataFrame, path: Path) -> None:
+    """One sheet of text and real dates, shown as ISO dates rather than date-times."""
+    with pd.ExcelWriter(path, datetime_format="YYYY-MM-DD") as writer:
+        _text_form(frame).to_excel(writer, index=False)
+
+
+def _write_stata(frame: pd.DataFrame, path: Path) -> None:
+    """Stata 14+ (format 118, UTF-8 text), dates as Stata daily dates."""
+    text = _text_form(frame)
+    dates = [name for name in text.columns if pd.api.types.is_datetime64_any_dtype(text[name])]
+    text.to_stata(path, write_index=False, version=118, convert_dates=dict.fromkeys(dates, "td"))
+
+
+def _write_spss(frame: pd.DataFrame, path: Path) -> None:
+    """SPSS, written by pyreadstat (imported here only, as for reading)."""
+    import pyreadstat
+
+    pyreadstat.write_sav(_text_form(frame), path)
+
+
+WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
+    ".csv": write_csv,
+    ".parquet": _write_parquet,
+    ".xlsx": _write_excel,
+    ".dta": _write_stata,
+    ".sav": _write_spss,
+}
+
+
+def writer_for(path: Path) -> Callable[[pd.DataFrame, Path], None]:
+    """The writer for the format ``path``'s extension names, so a caller can refuse a
+    path before any work; :class:`DataFileError` naming the extensions that work if none."""
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        what = f"unknown file format {path.suffix!r}" if path.suffix else "no file extension"
+        raise DataFileError(f"{path}: {what} (known for writing: {', '.join(WRITERS)})")
+    return writer
+
+
+def save(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` to ``path`` in the format its extension names, all or nothing.
+
+    The file is written in a fresh folder beside ``path`` and then renamed into place,
+    so a failed or interrupted write leaves no partial file (and an older file intact).
+    A file made in the folder gets the permissions the umask gives, as any new file does
+    (a temporary file would be private).
+    """
+    path = Path(path)
+    writer = writer_for(path)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        writer(frame, staging / path.name)
+        os.replace(staging / path.name, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _contract_names(frame: pd.DataFrame) -> pd.DataFrame:

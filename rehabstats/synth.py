@@ -12,7 +12,6 @@ The parameters live in `scenarios/*.yaml`; `default.yaml` is calibrated to the r
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -455,17 +454,3 @@ def generate(
     for name, index in cov.items():
         columns[name] = np.array(codes[name], dtype=object)[index[order]]
     return pd.DataFrame({name: columns[name] for name in dictionary()["columns"]})
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write the extract as deterministic CSV (UTF-8, comma, ISO dates, yes/no, empty for
-    missing, LF endings), so the shipped file is reproduced bit for bit."""
-    out = frame.copy()
-    for name in out.columns:
-        column = out[name]
-        if pd.api.types.is_bool_dtype(column):
-            out[name] = column.map({True: "yes", False: "no"}).astype(object)
-            out.loc[column.isna(), name] = ""
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, lineterminator="\n", date_format="%Y-%m-%d", na_rep="")
-    Path(path).write_bytes(buffer.getvalue().encode("utf-8"))

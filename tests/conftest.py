@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rehabstats.synth import generate, write_csv
+from rehabstats.loading import write_csv
+from rehabstats.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "register.csv"

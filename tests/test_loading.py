@@ -11,6 +11,7 @@ import pyreadstat
 import pytest
 import yaml
 
+from rehabstats import loading
 from rehabstats.validation import read_dataset
 from rehabstats.yamlfile import read_yaml
 
@@ -29,7 +30,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def expected(small_register: pd.DataFrame, tmp_path_factory) -> pd.DataFrame:
     path = tmp_path_factory.mktemp("csv") / "register.csv"
-    from rehabstats.synth import write_csv
+    from rehabstats.loading import write_csv
 
     write_csv(small_register, path)
     return read_dataset(path)
@@ -76,18 +77,36 @@ def test_headers_may_be_swedish_labels(small_csv: Path, expected, tmp_path: Path
     pd.testing.assert_frame_equal(read_dataset(path), expected)
 
 
-def test_a_csv_is_read_without_importing_pyreadstat(small_csv: Path) -> None:
+def test_a_csv_is_read_and_written_without_importing_pyreadstat(small_csv: Path) -> None:
     """pyreadstat (0.2 s to import) is loaded only for SPSS and SAS files."""
     script = (
         "import sys\n"
-        "from rehabstats.validation import read_dataset\n"
-        f"read_dataset({str(small_csv)!r})\n"
+        "from rehabstats.loading import load, save\n"
+        f"save(load({str(small_csv)!r}), {str(small_csv.with_name('copy.csv'))!r})\n"
         "print('pyreadstat' in sys.modules)\n"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "False"
+
+
+def test_a_failed_write_leaves_the_older_file_and_nothing_else(
+    small_register: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is written beside the target and renamed into place only when complete."""
+    target = tmp_path / "register.csv"
+    target.write_text("older\n", encoding="utf-8")
+
+    def fail_halfway(frame: pd.DataFrame, path: Path) -> None:
+        path.write_text("case_id,person_id\nC0000001,", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setitem(loading.WRITERS, ".csv", fail_halfway)
+    with pytest.raises(OSError, match="disk full"):
+        loading.save(small_register, target)
+    assert target.read_text(encoding="utf-8") == "older\n"
+    assert list(tmp_path.iterdir()) == [target]
 
 
 def test_project_yaml_files_read_as_pyyaml_reads_them() -> None:

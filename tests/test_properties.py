@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from rehabstats.dictionary import load_dictionary
 from rehabstats.disclosure import protect
 from rehabstats.glossary import Glossary
+from rehabstats.loading import write_csv
 from rehabstats.population import derive_cohort
 from rehabstats.results import DatasetInfo, Results, compute_results
-from rehabstats.synth import generate, write_csv
+from rehabstats.synth import generate
 from rehabstats.tables import BUILDERS, build_table
 from rehabstats.validation import ContractError, validate
 from tests.conftest import ROOT

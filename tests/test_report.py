@@ -20,8 +20,9 @@ from pypdf.generic import ContentStream
 from rehabstats.cox import REFUSAL_TEXTS
 from rehabstats.figures import BOX_FACE, COLORS
 from rehabstats.formatting import hazard_ratio, integer
+from rehabstats.loading import write_csv
 from rehabstats.pipeline import render_report
-from rehabstats.synth import generate, write_csv
+from rehabstats.synth import generate
 from tests.conftest import DEFAULT_DATA, ROOT
 
 pytestmark = pytest.mark.render

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from rehabstats import synth
+from rehabstats.cli import main
+from rehabstats.loading import WRITERS, write_csv
 from rehabstats.population import Cohort, derive_cohort
-from rehabstats.validation import validate
+from rehabstats.validation import read_dataset, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "register.csv"
@@ -51,8 +53,8 @@ def test_same_seed_same_frame() -> None:
 def test_write_csv_is_deterministic(tmp_path: Path) -> None:
     data = synth.generate(300, 5)
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
-    synth.write_csv(data, first)
-    synth.write_csv(data, second)
+    write_csv(data, first)
+    write_csv(data, second)
     raw = first.read_bytes()
     assert raw == second.read_bytes()
     assert b"\r" not in raw
@@ -62,10 +64,51 @@ def test_write_csv_is_deterministic(tmp_path: Path) -> None:
     assert all(len(v) == 10 for v in row.split(",")[2:3])  # ISO date
 
 
-def test_shipped_file_is_reproduced_bit_for_bit(frame: pd.DataFrame, tmp_path: Path) -> None:
+def run_synth(out: Path, n: int = 300, seed: int = 5) -> int:
+    """``rehabstats synth`` writing a register of n rows to `out`; its exit status."""
+    return main(["synth", "--seed", str(seed), "--n", str(n), "--out", str(out)])
+
+
+def test_shipped_file_is_reproduced_bit_for_bit(tmp_path: Path) -> None:
+    """`make data`'s command line writes data/register.csv as shipped."""
     out = tmp_path / "register.csv"
-    synth.write_csv(frame, out)
+    assert run_synth(out, n=4188, seed=SEED) == 0
     assert out.read_bytes() == SHIPPED.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def small_csv_data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """A small synthetic register written as CSV and read back, validated."""
+    out = tmp_path_factory.mktemp("csv") / "register.csv"
+    assert run_synth(out) == 0
+    return read_dataset(out)
+
+
+@pytest.mark.parametrize("extension", list(WRITERS))
+def test_synth_writes_the_format_its_extension_names(
+    extension: str, small_csv_data: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Each format is read back by `rehabstats.loading` to the CSV's cases and values."""
+    out = tmp_path / f"register{extension}"
+    assert run_synth(out) == 0
+    if extension != ".csv":
+        assert not out.read_bytes().startswith(b"case_id,"), "CSV text under another name"
+    pd.testing.assert_frame_equal(read_dataset(out), small_csv_data)
+    assert [path.name for path in tmp_path.iterdir()] == [out.name]  # no staging left
+
+
+@pytest.mark.parametrize("name", ["register.txt", "register"])
+def test_synth_refuses_an_unknown_extension_before_writing(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "new" / name
+    assert run_synth(out) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"error: {out}: ")
+    assert "known for writing: .csv, .parquet, .xlsx, .dta, .sav" in line
+    assert list(tmp_path.iterdir()) == []  # not even the folder
 
 
 def test_exact_counts(frame: pd.DataFrame) -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from rehabstats.dictionary import load_dictionary
-from rehabstats.synth import generate, write_csv
+from rehabstats.loading import write_csv
+from rehabstats.synth import generate
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "bad"
