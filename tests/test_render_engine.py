@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import pypandoc
 import pytest
 import yaml
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
-from rehabstats.render import RenderError, execute_notebook, render_notebook, set_front_matter
+from rehabstats.pipeline import render_report
+from rehabstats.render import (
+    RenderError,
+    bundled_pandoc,
+    execute_notebook,
+    render_notebook,
+    set_front_matter,
+)
+from tests.conftest import DEFAULT_DATA
 
 FIXTURE = Path(__file__).parent / "fixtures" / "engine" / "report.ipynb"
+# The font families a PDF may embed, by PostScript name: the two shipped with the
+# project (rehabstats/fonts.py), and Typst's own embedded monospace font, set for code.
+ALLOWED_FONT_FAMILIES = {"SourceSerifPro", "SourceSansPro", "DejaVuSansMono"}
+# A pandoc older than the bundled one, first on PATH: pypandoc's own lookup would take
+# it (the newest version it finds), and it fails on the options the report uses.
+FAKE_PANDOC = """#!/bin/sh
+echo "$@" >> "{marker}"
+if [ "$1" = "--version" ]; then echo "pandoc 99.0"; exit 0; fi
+echo "pandoc: Unknown option --embed-resources." >&2
+exit 1
+"""
 CAPTION = "Tabell 4 Uppgifter om avstämningsmöte, 2010"
 METADATA = {
     "title": "Avstämningsmöten i sjukskrivningsprocessen",
@@ -143,3 +166,99 @@ def test_missing_image_fails_instead_of_publishing_alt_text(tmp_path: Path) -> N
     set_front_matter(notebook, METADATA)
     with pytest.raises(RenderError, match=r"missing\.png"):
         render_notebook(notebook, tmp_path, "report", ["pdf"])
+
+
+def _small_notebook(directory: Path) -> Path:
+    """A one-cell report notebook with front matter, nothing to execute."""
+    notebook = directory / "small.ipynb"
+    cell = nbformat.v4.new_markdown_cell("# Inledning\n\nÅr 2010 – möten ≥ 3 gånger.")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    set_front_matter(notebook, METADATA)
+    return notebook
+
+
+def test_pandoc_is_the_bundled_one_whatever_is_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renders in parallel threads never run another pandoc, not even the one
+    PYPANDOC_PANDOC names."""
+    marker = tmp_path / "fake-pandoc-ran"
+    fake = tmp_path / "bin" / "pandoc"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_PANDOC.format(marker=marker))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYPANDOC_PANDOC", str(fake))
+    bundled_pandoc.cache_clear()
+    notebook = _small_notebook(tmp_path)
+
+    def render(index: int) -> dict[str, Path]:
+        return render_notebook(notebook, tmp_path / f"out{index}", "report", ["html", "pdf"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(render, range(8)))
+    assert all(path.stat().st_size > 0 for files in outputs for path in files.values())
+    assert not marker.exists(), marker.read_text()
+    assert Path(bundled_pandoc()).is_relative_to(Path(pypandoc.__file__).parent)
+
+
+def test_a_missing_bundled_pandoc_names_the_package_to_reinstall(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pypandoc, "__file__", str(tmp_path / "pypandoc" / "__init__.py"))
+    bundled_pandoc.cache_clear()  # a failed lookup is not cached: the next one finds it
+    with pytest.raises(RenderError, match=r"reinstall it: pip install .*pypandoc-binary"):
+        render_notebook(_small_notebook(tmp_path), tmp_path, "report", ["html"])
+
+
+def test_typst_is_given_no_system_font(tmp_path: Path) -> None:
+    """A font the project does not ship is unknown to Typst even where the system has it,
+    and Typst's warning about it is an error rather than a PDF set in another font."""
+    notebook = tmp_path / "font.ipynb"
+    raw = '```{=typst}\n#text(font: "DejaVu Sans")[Avstämningsmöte]\n```'
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(raw)]), notebook)
+    set_front_matter(notebook, METADATA)
+    with pytest.raises(RenderError, match="unknown font family: dejavu sans"):
+        render_notebook(notebook, tmp_path, "report", ["pdf"])
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_html_names_the_pdf_fonts_first_and_embeds_none(rendered: dict[str, Path]) -> None:
+    html = rendered["html"].read_text(encoding="utf-8")
+    assert 'font-family: "Source Serif Pro",' in html
+    assert 'font-family: "Source Sans Pro",' in html
+    assert "@font-face" not in html
+    assert not re.search(r"data:(font|application/(x-)?font)", html)
+
+
+def _embedded_fonts(pdf: Path) -> dict[str, set[str]]:
+    """Every font in the PDF, figures' form XObjects included: PostScript name (subset
+    tag dropped) -> its font-file keys (/FontFile2 is TrueType, /FontFile3 CFF)."""
+    found: dict[str, set[str]] = {}
+    pending = [page.get("/Resources") for page in PdfReader(pdf).pages]
+    while pending:
+        resources = pending.pop()
+        if resources is None:
+            continue
+        resources = resources.get_object()
+        for ref in resources.get("/Font", DictionaryObject()).get_object().values():
+            font = ref.get_object()
+            if "/DescendantFonts" in font:
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font["/FontDescriptor"].get_object()
+            name = str(font["/BaseFont"]).split("+")[-1]
+            found.setdefault(name, set()).update(k for k in descriptor if k.startswith("/FontFile"))
+        for xobject in resources.get("/XObject", DictionaryObject()).get_object().values():
+            pending.append(xobject.get_object().get("/Resources"))
+    return found
+
+
+@pytest.mark.render
+def test_the_report_pdf_embeds_only_the_shipped_fonts(tmp_path: Path) -> None:
+    """The real report, in Swedish: text in the shipped fonts' TrueType files, code in
+    Typst's embedded monospace font, and nothing from the system."""
+    rendered = render_report(DEFAULT_DATA, tmp_path / "out", langs=["sv"], formats=["pdf"])
+    fonts = _embedded_fonts(rendered.documents["sv"]["pdf"])
+    assert {name.split("-")[0] for name in fonts} <= ALLOWED_FONT_FAMILIES, sorted(fonts)
+    assert {"SourceSerifPro-Regular", "SourceSansPro-Bold", "DejaVuSansMono"} <= set(fonts)
+    assert all(files == {"/FontFile2"} for files in fonts.values()), fonts
