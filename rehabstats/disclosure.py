@@ -42,6 +42,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from rehabstats.cox import CoxResult
+from rehabstats.itt import ITTResult, itt_result
 from rehabstats.population import LEFT_OUT
 from rehabstats.results import EventResults, Results
 
@@ -181,7 +183,7 @@ def _event_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
 
 
 def _curves(
-    curves: pd.DataFrame, min_count: int, hidden_groups: Sequence[str] = ()
+    curves: pd.DataFrame, min_count: int, hidden_groups: Sequence[str] = (), by: str = "group"
 ) -> pd.DataFrame:
     """Diagram data: a curve point, and its number at risk, only where enough remain at risk.
 
@@ -189,7 +191,7 @@ def _curves(
     4–6, and is hidden where that count is.
     """
     hide = curves["at_risk"].to_numpy(dtype=float) < min_count
-    at_risk = hide | (curves["group"].isin(hidden_groups) & (curves["day"] == 0)).to_numpy()
+    at_risk = hide | (curves[by].isin(hidden_groups) & (curves["day"] == 0)).to_numpy()
     return curves.assign(
         at_risk=curves["at_risk"].where(~at_risk),
         cum_share_pct=curves["cum_share_pct"].where(~hide),
@@ -225,6 +227,26 @@ def _cox_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
     out["n"] = table["n"].where(~hidden_n)
     out["stars"] = table["stars"].where(~small, "")
     return out
+
+
+def _cox(result: CoxResult, min_count: int) -> CoxResult:
+    """A Cox model with its table protected (:func:`_cox_table`)."""
+    return dataclasses.replace(result, table=_cox_table(result.table, min_count))
+
+
+def _itt(result: ITTResult, min_count: int) -> ITTResult:
+    """The intention-to-treat analysis: each arm's curves as a diagram's groups', each
+    model as a Cox table, and the summary table read off the protected models."""
+    events = {
+        event: dataclasses.replace(
+            arm_event,
+            cox=_cox(arm_event.cox, min_count),
+            curves=_curves(arm_event.curves, min_count, by="arm"),
+            shares=_curves(arm_event.shares, min_count, by="arm"),
+        )
+        for event, arm_event in result.events.items()
+    }
+    return itt_result(events)
 
 
 def _accounting(accounting: pd.DataFrame, min_count: int) -> pd.DataFrame:
@@ -288,9 +310,7 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
         balance_by_arm=_balance(results.balance_by_arm, min_count),
         balance_by_group=_balance(results.balance_by_group, min_count),
         events={event: _event(er, min_count) for event, er in results.events.items()},
-        cox={
-            key: dataclasses.replace(result, table=_cox_table(result.table, min_count))
-            for key, result in results.cox.items()
-        },
+        cox={key: _cox(result, min_count) for key, result in results.cox.items()},
+        itt=_itt(results.itt, min_count),
         min_count=min_count,
     )

@@ -1,9 +1,10 @@
 """The machine-readable export: ``tables.json`` (unrounded) and ``tables.xlsx`` (for people).
 
 The shape of ``tables.json`` is an interface (documented in ``docs/tables-json.md``):
-top-level keys ``T1``…``T7``, ``B1``…``B6``, ``D1``…``D3``, each a list of row objects
-with the group codes ``control``, ``treatment``, ``declined``, ``treatment_arm``,
-``total``. Numbers are not rounded; missing numbers are ``null``.
+top-level keys ``T1``…``T7``, ``B1``…``B6``, ``D1``…``D3``, ``ITT`` (the randomised
+comparison), ``TV_B5`` and ``TV_B6`` (B5 and B6 with time-varying meeting and plan),
+each a list of row objects with the group codes ``control``, ``treatment``,
+``declined``, ``treatment_arm``, ``total``. Numbers are not rounded; missing numbers are ``null``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from rehabstats.results import Results
 
 EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
-COX_TABLES = ("B3", "B4", "B5", "B6", "T7")
+COX_TABLES = ("B3", "B4", "B5", "B6", "T7", "TV_B5", "TV_B6")
 KEY_ORDER = (
     *("T1", "T2", "T3", "T4", "T5", "T6", "T7"),
     *("B1", "B2", "B3", "B4", "B5", "B6"),
     *("D1", "D2", "D3"),
+    *("ITT", "TV_B5", "TV_B6"),
 )
 EVENT_COLUMNS = ["group", "mean_days", "median_days", "n", "events", "share_pct", "left_out"]
 COX_COLUMNS = [
@@ -51,6 +53,7 @@ def export_tables(results: Results) -> dict[str, pd.DataFrame]:
         tables[key] = results.events[event].table[EVENT_COLUMNS]
     for key in COX_TABLES:
         tables[key] = results.cox[key].table[COX_COLUMNS]
+    tables["ITT"] = results.itt.table
     for key, event in EVENT_DIAGRAMS.items():
         tables[key] = results.events[event].curves[CURVE_COLUMNS]
     return {key: tables[key] for key in KEY_ORDER}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats import cox, descriptive, survival
+from rehabstats import cox, descriptive, itt, survival, timevarying
 from rehabstats.contract import ContractError, ValidationReport
 from rehabstats.population import EVENTS, Cohort, derive_cohort
 
@@ -60,6 +60,7 @@ class Results:
     balance_by_group: pd.DataFrame
     events: dict[str, EventResults]
     cox: dict[str, cox.CoxResult]
+    itt: itt.ITTResult
     timeline: dict[str, pd.Timestamp]
     min_count: int = 0  # the disclosure rule applied (rehabstats.disclosure); 0: none
 
@@ -109,7 +110,8 @@ def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
         balance_by_arm=descriptive.balance_by_arm(cases, dataset.part),
         balance_by_group=descriptive.balance_by_group(cases, dataset.part),
         events={event: _event_results(cases, event) for event in EVENTS},
-        cox=cox.cox_models(cases),
+        cox={**cox.cox_models(cases), **timevarying.tv_cox_models(cases)},
+        itt=itt.itt(cases, KM_CHECKPOINTS),
         timeline=_timeline(cohort),
     )
 

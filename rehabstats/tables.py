@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rehabstats import formatting as fmt
-from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult
+from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult, stars
 from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
 from rehabstats.disclosure import left_out_by_reason
 from rehabstats.glossary import Glossary
@@ -24,6 +24,16 @@ from rehabstats.population import GROUPS
 from rehabstats.results import Results
 
 EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
+# Tables the published report does not have: their keys (tables.json) and their numbers
+# in Bilaga 2, after the published B6.
+ADDED_TABLES = {"ITT": "B7", "TV_B5": "B8", "TV_B6": "B9"}
+
+
+def table_number(key: str) -> str:
+    """The printed number of the table ``key``: "4" for T4, "B3" for B3, "B7" for ITT."""
+    if key in ADDED_TABLES:
+        return ADDED_TABLES[key]
+    return key[1:] if key.startswith("T") else key
 
 
 @dataclass(frozen=True)
@@ -307,6 +317,15 @@ SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("plan_heading", ("plan_window",)),
     ),
 }
+SHOWN_TERMS["TV_B5"] = SHOWN_TERMS["B5"]
+SHOWN_TERMS["TV_B6"] = SHOWN_TERMS["B6"]
+
+
+def _interval(low: float, high: float, lang: str) -> str:
+    """A 95 % confidence interval: "1,10–1,26"."""
+    if fmt.MISSING in (bounds := (fmt.number(low, lang, 2), fmt.number(high, lang, 2))):
+        return fmt.MISSING
+    return "–".join(bounds)
 
 
 def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
@@ -316,18 +335,19 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     table = result.table
     rows: list[tuple[str, ...]] = []
     for heading, prefixes in SHOWN_TERMS[key]:
-        rows.append((glossary[f"terms.{heading}"], "", ""))
+        rows.append((glossary[f"terms.{heading}"], "", "", ""))
         shown = table[table["term"].str.partition(":")[0].isin(prefixes)]
         for r in shown.itertuples(index=False):
             rows.append(
                 (
                     _term_label(r.term, glossary),
                     fmt.hazard_ratio(r.hazard_ratio, r.stars, lang),
+                    "" if r.stars == "ref" else _interval(r.ci_low, r.ci_high, lang),
                     fmt.integer(r.n, lang),
                 )
             )
     lines = [glossary["groups_note"]]
-    if key in ("T7", "B6"):
+    if key in glossary["table_notes"]:
         lines.append(glossary[f"table_notes.{key}"])
     if result.converged:
         lines.append(_cox_note(result, glossary))
@@ -336,15 +356,58 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
             glossary.fill("cox_not_fitted", problem=refusal_text(result.refusal, glossary))
         )
     lines.append(glossary["stars_note"])
-    label = f"{glossary['table_word']} {key[1:] if key.startswith('T') else key}"
     return Table(
-        label=label,
+        label=f"{glossary['table_word']} {table_number(key)}",
         title=glossary[f"tables.{key}"],
-        header=("", glossary["columns.hazard_ratio"], glossary["columns.n_cases"]),
+        header=(
+            "",
+            glossary["columns.hazard_ratio"],
+            glossary["columns.ci"],
+            glossary["columns.n_cases"],
+        ),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
         bold_rows=frozenset(i for i, r in enumerate(rows) if not any(r[1:])),
+    )
+
+
+def itt_table(results: Results, glossary: Glossary) -> Table:
+    """The randomised comparison (ITT): for each event, the hazard ratio of the arm
+    offered an alternative actor against control, its interval, N and the log-rank p."""
+    lang = glossary.lang
+    rows = []
+    for r in results.itt.table.itertuples(index=False):
+        logrank = results.itt.events[r.event].logrank
+        rows.append(
+            (
+                glossary[f"events_capitalised.{r.event}"],
+                fmt.hazard_ratio(r.hazard_ratio, stars(r.p_value), lang),
+                _interval(r.ci_low, r.ci_high, lang),
+                fmt.integer(r.n, lang),
+                fmt.integer(r.events, lang),
+                fmt.p_value(logrank.p_value, lang),
+            )
+        )
+    models = [results.itt.events[event].cox for event in results.itt.events]
+    lines = [glossary["table_notes.ITT"]]
+    refused = [refusal_text(m.refusal, glossary) for m in models if m.refusal is not None]
+    lines += [glossary.fill("cox_not_fitted", problem=problem) for problem in refused]
+    lines.append(glossary["stars_note"])
+    return Table(
+        label=f"{glossary['table_word']} {table_number('ITT')}",
+        title=glossary["tables.ITT"],
+        header=(
+            "",
+            glossary["columns.hazard_ratio"],
+            glossary["columns.ci"],
+            glossary["columns.n_cases"],
+            glossary["columns.events"],
+            glossary["columns.logrank_p"],
+        ),
+        rows=tuple(rows),
+        notes=_note(glossary, *lines),
+        source=source_line(results, glossary),
     )
 
 
@@ -362,6 +425,9 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
     "B4": lambda r, g: cox_table(r, g, "B4"),
     "B5": lambda r, g: cox_table(r, g, "B5"),
     "B6": lambda r, g: cox_table(r, g, "B6"),
+    "ITT": itt_table,
+    "TV_B5": lambda r, g: cox_table(r, g, "TV_B5"),
+    "TV_B6": lambda r, g: cox_table(r, g, "TV_B6"),
 }
 
 

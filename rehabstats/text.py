@@ -18,6 +18,7 @@ import jinja2
 import pandas as pd
 
 from rehabstats import formatting as fmt
+from rehabstats.cox import stars
 from rehabstats.glossary import Glossary
 from rehabstats.population import EVENTS, GROUPS
 from rehabstats.results import KM_CHECKPOINTS, Results
@@ -123,19 +124,40 @@ def _event_context(results: Results, event: str, glossary: Glossary) -> dict:
     return context
 
 
+def _ratio_context(hazard_ratio: float, p_value: float, marks: str, glossary: Glossary) -> dict:
+    """One hazard ratio as the prose quotes it: printed with its stars ``marks``, in
+    words, and its significance (``is_significant`` for a template's ``{% if %}``)."""
+    lang, words = glossary.lang, Words(glossary)
+    return {
+        "hr": fmt.hazard_ratio(hazard_ratio, marks, lang),
+        "value": fmt.number(hazard_ratio, lang, 2),
+        "word": words.ratio(hazard_ratio),
+        "significant": words.significant(p_value),
+        "is_significant": bool(not pd.isna(p_value) and p_value < SIGNIFICANCE),
+    }
+
+
 def _cox_context(results: Results, key: str, glossary: Glossary) -> dict:
     """Hazard ratios of one model, keyed by term (``group_treatment``, ``meeting_yes``…)."""
-    lang, words = glossary.lang, Words(glossary)
-    context = {}
-    for row in results.cox[key].table.itertuples(index=False):
-        name = row.term.replace(":", "_").replace("-", "_").replace("+", "plus")
-        context[name] = {
-            "hr": fmt.hazard_ratio(row.hazard_ratio, row.stars, lang),
-            "value": fmt.number(row.hazard_ratio, lang, 2),
-            "word": words.ratio(row.hazard_ratio),
-            "significant": words.significant(row.p_value),
+    return {
+        row.term.replace(":", "_").replace("-", "_").replace("+", "plus"): _ratio_context(
+            row.hazard_ratio, row.p_value, row.stars, glossary
+        )
+        for row in results.cox[key].table.itertuples(index=False)
+    }
+
+
+def _itt_context(results: Results, glossary: Glossary) -> dict:
+    """The randomised comparison of each event: the offered arm's hazard ratio against
+    control, and the log-rank test's p-value."""
+    lang = glossary.lang
+    return {
+        row.event: {
+            **_ratio_context(row.hazard_ratio, row.p_value, stars(row.p_value), glossary),
+            "logrank_p": fmt.p_value(results.itt.events[row.event].logrank.p_value, lang),
         }
-    return context
+        for row in results.itt.table.itertuples(index=False)
+    }
 
 
 def _counties(results: Results, glossary: Glossary) -> str:
@@ -195,6 +217,7 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
         "balance": _balance_context(results, lang),
         **{event: _event_context(results, event, glossary) for event in EVENTS},
         "cox": {key: _cox_context(results, key, glossary) for key in results.cox},
+        "itt": _itt_context(results, glossary),
         "groups": {g: glossary[f"groups.{g}"] for g in (*GROUPS, "treatment_arm", "total")},
     }
 

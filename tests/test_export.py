@@ -14,7 +14,7 @@ from rehabstats.export import KEY_ORDER, write_exports
 from tests.conftest import DEFAULT_DATA
 
 GROUP_CODES = {"control", "treatment", "declined", "treatment_arm", "total"}
-COX_KEYS = ("B3", "B4", "B5", "B6", "T7")
+COX_KEYS = ("B3", "B4", "B5", "B6", "T7", "TV_B5", "TV_B6")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,25 @@ def test_cox_rows_have_the_agreed_fields(exported) -> None:
     assert {"group:treatment", "group:control", "meeting:yes", "plan:yes"} <= terms
     terms = {row["term"] for row in exported[0]["T7"]}
     assert {"meeting_window:0-30", "plan_window:91+"} <= terms
+
+
+def test_the_randomised_comparison_has_one_row_per_event(exported) -> None:
+    """ITT: the offered arm against control, on the cases of Tabell 4–6."""
+    document = exported[0]
+    rows = document["ITT"]
+    assert [r["event"] for r in rows] == ["meeting", "plan", "measure"]
+    for row, key in zip(rows, ("T4", "T5", "T6"), strict=True):
+        assert row["term"] == "arm:actor" and row["reference"] == "control"
+        assert row["ci_low"] < row["hazard_ratio"] < row["ci_high"]
+        assert 0 <= row["p_value"] <= 1
+        total = next(r for r in document[key] if r["group"] == "total")
+        assert (row["n"], row["events"]) == (total["n"], total["events"])
+
+
+def test_time_varying_models_have_the_terms_of_b5_and_b6(exported) -> None:
+    document = exported[0]
+    for key in ("B5", "B6"):
+        assert [r["term"] for r in document[f"TV_{key}"]] == [r["term"] for r in document[key]]
 
 
 def test_curves_and_descriptive_rows_use_group_codes(exported) -> None:

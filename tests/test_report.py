@@ -32,11 +32,13 @@ TITLES = {
         *("Figur 1", "Tabell 1", "Figur 2", "Tabell 2", "Tabell 3", "Tabell 4", "Diagram 1"),
         *("Tabell 5", "Diagram 2", "Tabell 6", "Diagram 3", "Tabell 7"),
         *("Tabell B1", "Tabell B2", "Tabell B3", "Tabell B4", "Tabell B5", "Tabell B6"),
+        *("Tabell B7", "Tabell B8", "Tabell B9"),
     ],
     "en": [
         *("Figure 1", "Table 1", "Figure 2", "Table 2", "Table 3", "Table 4", "Diagram 1"),
         *("Table 5", "Diagram 2", "Table 6", "Diagram 3", "Table 7"),
         *("Table B1", "Table B2", "Table B3", "Table B4", "Table B5", "Table B6"),
+        *("Table B7", "Table B8", "Table B9"),
     ],
 }
 

@@ -53,6 +53,11 @@ SECTIONS = {
     "references": (1, "Referenser", "References"),
     "appendix1": (1, "Bilaga 1 Beskrivning av grupperna", "Appendix 1 Description of the groups"),
     "appendix2": (1, "Bilaga 2 Metod och variabler", "Appendix 2 Method and variables"),
+    "sensitivity": (
+        2,
+        "Den lottade jämförelsen och tidsberoende modeller",
+        "The randomised comparison and time-varying models",
+    ),
 }
 
 # Group names of one language that must not turn up in the other language's text.

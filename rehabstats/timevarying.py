@@ -1,0 +1,169 @@
+"""B5 and B6 with meeting and plan as time-varying covariates (``TV_B5``, ``TV_B6``).
+
+B5 and B6 enter meeting and plan as fixed covariates known from the whole follow-up, so
+a case with a meeting on day 80 counts as "with a meeting" also on days 0–79, when it
+could not yet have one (immortal time bias). Here each case is split into (start, stop]
+rows, the counting-process form, and meeting(t) and plan(t) switch on on the day they
+happen; lifelines' ``CoxTimeVaryingFitter`` fits it (Efron's method for tied times, no
+penalty), on the sample, terms and covariates of the fixed models.
+
+Time is in whole days from the case's start, and day d is the interval (d − 1, d]:
+
+* a case enters at −1 (the start of day 0) and leaves at its ``measure_days``, the
+  stop of its last row, with the event there when the measure started;
+* a meeting (plan) on day d is on from the start of that day: the rows split at d − 1,
+  ``(−1, d − 1]`` without it and ``(d − 1, …]`` with it. A measure starting the same day
+  sees the meeting on, as in the published analysis (the meeting came first); a meeting
+  on day 0 is on from the entry;
+* a meeting (plan) after the day the measure started never switches on: the case has
+  left the risk set by then. (Censored cases have every meeting and plan within
+  follow-up: a later date leaves the case out of the sample.)
+
+In B6 a meeting's window (0–30, 31–60, 61–90, 91+ days, as in B6) is known on its day;
+its indicator is on from then, against no meeting yet. With integer event days only the
+order within a day matters, so d − 1 is the same split as d − 0.5.
+
+The result tables have B5's and B6's layout (``cox.TABLE_COLUMNS``); a level's ``n``
+counts the cases in that state when the measure started or follow-up ended (``yes``: a
+meeting on or before that day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from rehabstats.cox import (
+    FIT_FAILURE_WARNINGS,
+    GROUP,
+    MEASURE_EVENTS,
+    MODEL1_TERMS,
+    TIMED,
+    WINDOW_TERMS,
+    CoxRefusal,
+    CoxResult,
+    Term,
+    _convergence_messages,
+    _design,
+    _plain,
+    _recorded_warnings,
+    _refused,
+    _rows,
+    _sample,
+    _window,
+    _yes_no,
+    covariate_terms,
+    model_frame,
+)
+
+DURATION, EVENT = "measure_days", "measure_observed"
+ENTRY = -1.0  # the start of day 0: day d is the interval (d - 1, d]
+
+
+def known_at_measure(frame: pd.DataFrame) -> pd.DataFrame:
+    """The measure models' frame with meeting and plan (yes/no and window) as they were
+    when the measure started or follow-up ended: the state of a case's last row."""
+    frame = frame.copy()
+    for e in TIMED:
+        before = frame[f"{e}_observed"] & frame[f"{e}_days"].le(frame[DURATION])
+        frame[e] = _yes_no(before)
+        frame[f"{e}_window"] = _window(before, frame[f"{e}_days"])
+    return frame
+
+
+def measure_frame(cases: pd.DataFrame) -> pd.DataFrame:
+    """The cases of B5 and B6 (usable for all three events), states as of the measure."""
+    return known_at_measure(model_frame(cases, MEASURE_EVENTS))
+
+
+def _switch_times(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per event, when its covariates switch on: d − 1 for a meeting (plan) on day d on
+    or before the last day, infinity when it never does."""
+    last = frame[DURATION].to_numpy(float)
+    switches = {}
+    for e in TIMED:
+        days = frame[f"{e}_days"].to_numpy(float)
+        on = frame[f"{e}_observed"].to_numpy(bool) & (days <= last)
+        switches[e] = np.where(on, days - 1.0, np.inf)
+    return switches
+
+
+def counting_process(frame: pd.DataFrame, terms: Sequence[Term]) -> pd.DataFrame:
+    """Each case's (start, stop] rows: ``case`` (the frame's index), ``start``, ``stop``,
+    ``measure_observed`` (1 on the row where the measure started) and one column per
+    estimated coefficient of ``terms``, the meeting and plan ones on from their day.
+
+    Each case is cut where its meeting and its plan switch on (see the module doc): at
+    most three rows. ``frame`` is :func:`measure_frame`'s, or a part of it.
+    """
+    design = _design(frame, DURATION, EVENT, terms)
+    switches = _switch_times(frame)
+    last = design[DURATION].to_numpy(float)
+    cuts = [np.where(np.isfinite(s), s, ENTRY) for s in switches.values()]
+    bounds = np.sort(np.column_stack([np.full(len(frame), ENTRY), *cuts, last]), axis=1)
+    start, stop = bounds[:, :-1].ravel(), bounds[:, 1:].ravel()
+    width = bounds.shape[1] - 1
+    case = np.repeat(np.arange(len(frame)), width)
+    keep = stop > start
+    start, stop, case = start[keep], stop[keep], case[keep]
+    rows = design.drop(columns=DURATION).iloc[case].reset_index(names="case")
+    rows[EVENT] *= stop == last[case]
+    for e, switch in switches.items():
+        varying = [c for c in rows.columns if c.split(":")[0] in (e, f"{e}_window")]
+        rows[varying] = rows[varying].mul(start >= switch[case], axis=0)
+    rows.insert(1, "start", start)
+    rows.insert(2, "stop", stop)
+    return rows
+
+
+def _fit_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, CoxRefusal | None, list[str]]:
+    """lifelines' ``summary`` of the counting-process fit, or None and why; warnings as
+    notes. Refusals and warnings are read as in cox.py's fits (one BLAS thread too)."""
+    # lifelines takes a second to import: only when fitting.
+    from lifelines import CoxTimeVaryingFitter
+    from lifelines.exceptions import ConvergenceError
+
+    data = rows.drop(columns="case")
+    with _recorded_warnings() as caught, threadpool_limits(1, "blas"):
+        try:
+            fitter = CoxTimeVaryingFitter(penalizer=0.0).fit(data, EVENT, "start", "stop")
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
+            return None, CoxRefusal("not_fitted", detail=_plain(error)), []
+    messages = _convergence_messages(caught)
+    failures = [m for m in messages if m.startswith(FIT_FAILURE_WARNINGS)]
+    if failures:
+        return None, CoxRefusal("not_converged", detail=failures[0]), []
+    summary = fitter.summary
+    if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
+        return None, CoxRefusal("non_finite"), []
+    return summary, None, messages
+
+
+def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
+    """Starting a measure on ``terms`` in counting-process form (see the module doc).
+
+    The sample and terms are prepared exactly as :func:`cox.fit_cox` prepares them, on
+    one row per case with meeting and plan as of the last day; ``n`` and ``events`` count
+    cases and measures, not rows. ``frame`` is :func:`measure_frame`'s.
+    """
+    sample, kept, refusal, notes = _sample(frame, DURATION, EVENT, terms)
+    if refusal is not None:
+        return _refused(sample, EVENT, kept, refusal, notes)
+    summary, refusal, fit_notes = _fit_rows(counting_process(frame.loc[sample.index], kept))
+    if summary is None:
+        return _refused(sample, EVENT, kept, refusal, notes)
+    table = _rows(sample, kept, summary)
+    return CoxResult(table, len(sample), int(sample[EVENT].sum()), True, None, (*notes, *fit_notes))
+
+
+def tv_cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
+    """``TV_B5`` (meeting and plan yes/no) and ``TV_B6`` (their windows), time-varying,
+    adjusted for group and the covariates as B5 and B6 are."""
+    frame = measure_frame(cases)
+    return {
+        f"TV_{key}": fit_time_varying(frame, (GROUP, *terms, *covariate_terms()))
+        for key, terms in (("B5", MODEL1_TERMS), ("B6", WINDOW_TERMS))
+    }
