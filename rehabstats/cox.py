@@ -11,6 +11,12 @@ must be estimable or the model fails; covariates that the model only adjusts for
 simplified with a note instead (a category without cases is left out; a covariate with
 one level is dropped; the cases of a category without a single event are left out,
 which is where the fit would go anyway, since their hazard ratio tends to zero).
+
+Before fitting, the design matrix itself is checked: a column that is constant or a
+linear combination of earlier ones has no estimate, and the model is refused naming it
+(:func:`_rank_refusal`), whatever message lifelines would have given. A fit whose
+Newton-Raphson steps diverge is tried again with smaller steps (``STEP_SIZES``) before
+the model is refused.
 """
 
 from __future__ import annotations
@@ -60,6 +66,10 @@ TABLE_COLUMNS = [
 # lifelines warns, rather than raises, when Newton-Raphson did not settle; these
 # warnings mean the estimates cannot be trusted.
 FIT_FAILURE_WARNINGS = ("Newton-Raphson", "The log-likelihood is getting suspiciously")
+# Newton-Raphson step sizes tried in turn: lifelines' default (pinned here), then smaller
+# ones. A full step from zero can overshoot to where exp(Xb) overflows ("delta contains
+# nan value(s)"), e.g. when the few cases of a category all had the event early.
+STEP_SIZES = (0.95, 0.5, 0.25, 0.1)
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,8 @@ REFUSAL_TEXTS = {
     "no_cases": "no cases in the sample",
     "no_events": "no events in the sample",
     "missing_values": "missing values in {column}",
-    "does_not_vary": "{column} does not vary in the sample",
+    "does_not_vary": "{term} does not vary in the sample",
+    "collinearity": "collinearity: {term} is a linear combination of {detail}",
     "level_without_cases": "no cases with {column} = {level} in the sample",
     "level_without_events": "no events among the cases with {column} = {level}",
     "not_fitted": "the model could not be fitted: {detail}",
@@ -101,7 +112,8 @@ REFUSAL_TEXTS = {
 @dataclass(frozen=True)
 class CoxRefusal:
     """Why a model could not be fitted: a code (``REFUSAL_TEXTS``), the column and level
-    it concerns, and lifelines' own message where the fit itself failed."""
+    it concerns, and a detail: lifelines' own message where the fit itself failed, the
+    terms that a collinear term is a combination of."""
 
     code: str
     column: str | None = None
@@ -109,8 +121,9 @@ class CoxRefusal:
     detail: str | None = None
 
     def __str__(self) -> str:
+        term = self.column if self.level is None else f"{self.column}:{self.level}"
         return REFUSAL_TEXTS[self.code].format(
-            column=self.column, level=self.level, detail=self.detail
+            column=self.column, level=self.level, term=term, detail=self.detail
         )
 
 
@@ -160,17 +173,59 @@ def _estimated(sample: pd.DataFrame, term: Term) -> list:
     return [lv for lv in _levels(sample[term.column]) if counts.get(lv, 0) > 0 and lv not in skip]
 
 
-def _design(sample: pd.DataFrame, duration: str, event: str, terms: Sequence[Term]) -> pd.DataFrame:
-    """Durations, event indicator and one column per estimated coefficient."""
-    columns = {duration: sample[duration].astype(float), event: sample[event].astype(int)}
+def _columns(
+    sample: pd.DataFrame, terms: Sequence[Term]
+) -> Iterator[tuple[Term, object, pd.Series]]:
+    """Each estimated coefficient's term, level (None for a numeric term) and column."""
     for term in terms:
         values = sample[term.column]
         if not term.categorical:
-            columns[term.column] = values.astype(float)
+            yield term, None, values.astype(float)
             continue
         for level in _estimated(sample, term):
-            columns[_label(term, level)] = values.eq(level).astype(float)
+            yield term, level, values.eq(level).astype(float)
+
+
+def _design(sample: pd.DataFrame, duration: str, event: str, terms: Sequence[Term]) -> pd.DataFrame:
+    """Durations, event indicator and one column per estimated coefficient."""
+    columns = {duration: sample[duration].astype(float), event: sample[event].astype(int)}
+    columns |= {_label(term, level): x for term, level, x in _columns(sample, terms)}
     return pd.DataFrame(columns, index=sample.index)
+
+
+def _rank_refusal(sample: pd.DataFrame, terms: Sequence[Term]) -> CoxRefusal | None:
+    """The first design column that is constant or a combination of earlier ones, or None.
+
+    Such a coefficient has no estimate, and lifelines' way of failing on it changes
+    between versions, so it is found here: in the QR decomposition of the centred
+    columns, each scaled to length 1, a diagonal element is the length of what its
+    column adds to the earlier ones, and one below ``max(rows, columns)`` times the
+    machine epsilon (as in numpy's ``matrix_rank``) adds nothing. The earlier columns named are
+    those with a weight in the combination.
+    """
+    columns = list(_columns(sample, terms))
+    for term, level, x in columns:
+        if x.min() == x.max():
+            return CoxRefusal("does_not_vary", term.column, _level_text(level))
+    if not columns:
+        return None
+    centred = np.column_stack([x.to_numpy() - x.mean() for _, _, x in columns])
+    r = np.linalg.qr(centred / np.linalg.norm(centred, axis=0), mode="r")
+    eps = np.finfo(float).eps
+    dependent = np.flatnonzero(np.abs(np.diag(r)) <= eps * max(centred.shape))
+    if dependent.size == 0:
+        return None
+    j = dependent[0]
+    weights = np.linalg.solve(r[:j, :j], r[:j, j])
+    involved = np.flatnonzero(np.abs(weights) > np.sqrt(eps) * np.abs(weights).max())
+    detail = ", ".join(_label(*columns[i][:2]) for i in involved)
+    term, level, _ = columns[j]
+    return CoxRefusal("collinearity", term.column, _level_text(level), detail)
+
+
+def _level_text(level: object) -> str | None:
+    """A level as a refusal names it: its text, None for a numeric term."""
+    return None if level is None else str(level)
 
 
 def _without_silent_levels(
@@ -226,10 +281,11 @@ def _simplified_covariate(sample: pd.DataFrame, term: Term) -> tuple[Term | None
 
 
 def _not_estimable(sample: pd.DataFrame, event: str, term: Term) -> CoxRefusal | None:
-    """Why a term the table is about cannot be estimated, or None when it can."""
+    """Why a categorical term the table is about cannot be estimated, or None when it can.
+
+    (A numeric term that does not vary is found by :func:`_rank_refusal`.)
+    """
     values = sample[term.column]
-    if not term.categorical:
-        return None if values.nunique() > 1 else CoxRefusal("does_not_vary", term.column)
     counts = sample.groupby(term.column, observed=False)[event].agg(["size", "sum"])
     for level in _levels(values):
         if level == term.absent:
@@ -256,8 +312,9 @@ def _prepared(
         notes += term_notes
         if simplified is not None:
             kept.append(simplified)
-    refusals = (_not_estimable(sample, event, t) for t in kept if not t.adjust)
-    return sample, kept, next((r for r in refusals if r is not None), None), notes
+    refusals = (_not_estimable(sample, event, t) for t in kept if t.categorical and not t.adjust)
+    refusal = next((r for r in refusals if r is not None), None) or _rank_refusal(sample, kept)
+    return sample, kept, refusal, notes
 
 
 def _plain(message: object) -> str:
@@ -275,12 +332,46 @@ class _Estimates:
 
     summary: pd.DataFrame
     covariance: pd.DataFrame
+    step_size: float
 
 
 def _fit(
     design: pd.DataFrame, duration: str, event: str
 ) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
     """lifelines' estimates, or None and why; other warnings as notes.
+
+    Tried with each of ``STEP_SIZES`` until a fit converges, with a note saying which
+    step it took and why the larger ones failed. Refused when none converges, with the
+    last failure's code and every step's message.
+    """
+    failures: list[tuple[float, CoxRefusal]] = []
+    for step in STEP_SIZES:
+        estimates, failure, notes = _fit_with_step(design, duration, event, step)
+        if estimates is not None:
+            return estimates, None, [*_retry_notes(failures, step), *notes]
+        failures.append((step, failure))
+    return None, replace(failures[-1][1], detail=_failure_text(failures)), []
+
+
+def _retry_notes(failures: Sequence[tuple[float, CoxRefusal]], step: float) -> list[str]:
+    """The note of a fit that took a smaller step than lifelines' default, if it did."""
+    if not failures:
+        return []
+    return [f"fitted with Newton-Raphson step size {step:g}: {_failure_text(failures)}"]
+
+
+def _failure_text(failures: Sequence[tuple[float, CoxRefusal]]) -> str:
+    """Each failed fit's message once, with the step sizes that gave it."""
+    steps: dict[str, list[str]] = {}
+    for step, failure in failures:
+        steps.setdefault(failure.detail or str(failure), []).append(f"{step:g}")
+    return "; ".join(f"{message} (step size {', '.join(s)})" for message, s in steps.items())
+
+
+def _fit_with_step(
+    design: pd.DataFrame, duration: str, event: str, step: float
+) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
+    """One lifelines fit with Newton-Raphson step size ``step``: as :func:`_fit` returns.
 
     The fit runs on one BLAS thread: on large samples lifelines makes one small matrix
     product per distinct day, and threaded BLAS then spends its time waking threads;
@@ -295,7 +386,9 @@ def _fit(
 
     with _recorded_warnings() as caught, threadpool_limits(1, "blas"):
         try:
-            fitter = CoxPHFitter(penalizer=0.0).fit(design, duration, event, batch_mode=True)
+            fitter = CoxPHFitter(penalizer=0.0).fit(
+                design, duration, event, batch_mode=True, fit_options={"step_size": step}
+            )
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
             return None, CoxRefusal("not_fitted", detail=_plain(error)), []
     messages = _convergence_messages(caught)
@@ -305,7 +398,7 @@ def _fit(
     summary = fitter.summary
     if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
         return None, CoxRefusal("non_finite"), []
-    return _Estimates(summary, fitter.variance_matrix_), None, messages
+    return _Estimates(summary, fitter.variance_matrix_, step), None, messages
 
 
 @contextmanager
@@ -581,8 +674,9 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     Tabell 7's coefficients are a linear map of model 2's (:func:`_timing_contrasts`),
     so the maximum of the likelihood is the same point and its covariance is
     ``A V Aᵀ``. The sample, counts, notes and any reason not to fit are Tabell 7's
-    own, exactly as its own fit would have them. When model 2's fit failed, Tabell 7
-    is fitted itself, so that the reason given is lifelines' for Tabell 7's terms.
+    own, exactly as its own fit would have them. When model 2's fit failed, or needed
+    a smaller Newton-Raphson step (which Tabell 7's own fit may not), Tabell 7 is fitted
+    itself, so that its reason or note is that of a fit of Tabell 7's terms.
     ``frame`` is the measure models' frame (:func:`_measure_frame`).
     """
     duration, event = "measure_days", "measure_observed"
@@ -590,7 +684,7 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     sample, kept, refusal, notes = _sample(frame, duration, event, terms)
     if refusal is not None:
         return _refused(sample, event, kept, refusal, notes)
-    if model2 is None:
+    if model2 is None or model2.step_size != STEP_SIZES[0]:
         return _measure_fit(frame, TIMING_TERMS)[0]
     design = _design(sample, duration, event, kept).drop(columns=[duration, event])
     contrasts = _timing_contrasts(design.columns, model2.covariance.index).to_numpy()
