@@ -1,8 +1,22 @@
 """rehabstats: a literate report generator for Swedish social-insurance evaluations.
 
-The names below are imported from their modules on first use, so that importing one
-module of the package (as the report's kernels do) does not import the file readers
-and pandera as well.
+What a script uses is here, at the top level::
+
+    from pathlib import Path
+
+    import rehabstats as rs
+
+    results = rs.protect(rs.analyse("data/register.csv"))  # every number, disclosure-safe
+    rs.write_exports(results, Path("out"))                  # tables.json, tables.xlsx
+    rs.render_report("data/register.csv", "report")        # HTML and PDF, sv and en
+
+``load`` and ``validate`` are the first two steps on their own. Every error rehabstats
+raises for a problem the user can fix is a :class:`RehabstatsError` (see
+:mod:`rehabstats.errors`); anything else is a bug.
+
+The names are imported from their modules on first use, so that importing one module
+of the package (as the report's kernels do) does not import the file readers and
+pandera as well.
 """
 
 from importlib import import_module
@@ -10,14 +24,27 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _HOMES = {
-    "Cohort": "rehabstats.population",
-    "ContractError": "rehabstats.contract",
-    "DataFileError": "rehabstats.loading",
-    "ValidationReport": "rehabstats.contract",
-    "derive_cohort": "rehabstats.population",
+    # the steps of a report
     "load": "rehabstats.loading",
-    "read_dataset": "rehabstats.validation",
     "validate": "rehabstats.validation",
+    "read_dataset": "rehabstats.validation",
+    "derive_cohort": "rehabstats.population",
+    "analyse": "rehabstats.results",
+    "protect": "rehabstats.disclosure",
+    "write_exports": "rehabstats.export",
+    "render_report": "rehabstats.pipeline",
+    # what they return
+    "ValidationReport": "rehabstats.contract",
+    "Cohort": "rehabstats.population",
+    "Results": "rehabstats.results",
+    # what they raise
+    "RehabstatsError": "rehabstats.errors",
+    "ContractError": "rehabstats.contract",
+    "EmptyGroupsError": "rehabstats.population",
+    "DataFileError": "rehabstats.errors",
+    "OptionError": "rehabstats.errors",
+    "RenderError": "rehabstats.errors",
+    "ResourceError": "rehabstats.errors",
 }
 
 __all__ = ["__version__", *_HOMES]
@@ -28,3 +55,8 @@ def __getattr__(name: str) -> object:
     if name not in _HOMES:
         raise AttributeError(f"module 'rehabstats' has no attribute {name!r}")
     return getattr(import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    """The public names too, though not yet imported (for completion in an editor)."""
+    return sorted({*globals(), *__all__})

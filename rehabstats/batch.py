@@ -21,6 +21,7 @@ import pandas as pd
 
 from rehabstats import formatting as fmt
 from rehabstats.dictionary import load_dictionary
+from rehabstats.errors import OptionError
 from rehabstats.glossary import Glossary
 from rehabstats.pipeline import STEM, RenderOptions, render_results
 from rehabstats.population import EmptyGroupsError, derive_cohort
@@ -138,10 +139,17 @@ def render_by(
     options: RenderOptions,
     workers: int | None = None,
 ) -> tuple[Path, list[PartOutcome]]:
-    """One report per value of ``column`` in ``OUT/<value>/``, and ``OUT/index.html``."""
+    """One report per value of ``column`` in ``OUT/<value>/``, and ``OUT/index.html``.
+
+    ``workers`` processes render at once (default: one per core). A column that is not
+    a category of the data dictionary, or fewer than one worker, is an OptionError,
+    raised before any work.
+    """
     spec = load_dictionary().columns.get(column)
     if spec is None or spec.type != "category":
-        raise ValueError(f"--by needs a categorical column of the data dictionary, not {column!r}")
+        raise OptionError(f"--by needs a categorical column of the data dictionary, not {column!r}")
+    if workers is not None and workers < 1:
+        raise OptionError(f"--workers needs a number of processes of 1 or more, not {workers}")
     options.check()
     data, out = Path(data), Path(out).resolve()
     typed = read_dataset(data)

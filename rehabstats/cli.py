@@ -1,7 +1,9 @@
 """The ``rehabstats`` command: validate, synth, tables, render, dictionary.
 
-Exit status: 0 when the job is done, 2 when the data (or the command line) cannot be
-used, 1 for anything else. Known failures print a message, never a traceback.
+Exit status: 0 when the job is done, 2 when the data, the report's content or the
+command line cannot be used, 1 when a render fails. Those failures are the
+:class:`~rehabstats.errors.RehabstatsError` family and print a message, never a
+traceback; any other exception is a bug in rehabstats and shows its traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rehabstats.contract import ContractError
-from rehabstats.errors import ResourceError
-from rehabstats.loading import DataFileError
-from rehabstats.render import RenderError
+from rehabstats.errors import DataFileError, OptionError, RehabstatsError, ResourceError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
 DATA_HELP = "register extract: CSV, Parquet, Excel, Stata, SPSS or SAS"
@@ -175,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one sub-command; map known failures onto exit statuses and plain messages."""
+    """Run one sub-command; map rehabstats' own errors onto exit statuses and messages.
+
+    Only :class:`RehabstatsError` is caught: anything else is a bug and propagates
+    with its traceback.
+    """
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -184,9 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContractError as error:
         print(error.report, file=sys.stderr)
         return EXIT_BAD_DATA
-    except (DataFileError, ResourceError) as error:
+    except (DataFileError, ResourceError, OptionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_DATA
-    except (RenderError, ValueError) as error:
+    except RehabstatsError as error:  # RenderError: the input was fine, the render failed
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED

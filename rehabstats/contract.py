@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rehabstats.errors import RehabstatsError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -47,7 +49,7 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-class ContractError(Exception):
+class ContractError(RehabstatsError):
     """The data break the contract; ``report`` lists every problem."""
 
     def __init__(self, report: ValidationReport) -> None:

@@ -24,13 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from rehabstats.dictionary import load_dictionary
+from rehabstats.errors import DataFileError
 
 TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
-
-
-class DataFileError(Exception):
-    """The file cannot be read as a table at all (missing, empty, binary, unknown format)."""
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -236,7 +233,35 @@ def load(path: str | Path) -> pd.DataFrame:
     """Read a register extract (CSV, Parquet, Excel, Stata, SAS or SPSS) into a frame.
 
     Column headers are mapped onto the contract's names; nothing is dropped, filtered
-    or judged here. Raises :class:`DataFileError` when there is no table to read.
+    or judged here: that is :func:`rehabstats.validate`'s job.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. Its extension names the format: ``.csv`` (comma, semicolon or tab;
+        UTF-8 or Windows-1252), ``.parquet``, ``.xlsx``, ``.dta``, ``.sas7bdat``,
+        ``.sav`` and the others in ``READERS``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of the file. Text formats give text cells; typed formats keep
+        their types (dates, numbers), with labelled codes turned into text.
+
+    Raises
+    ------
+    DataFileError
+        There is no table to read: no such file, an empty or binary file, an unknown
+        extension, a text encoding other than UTF-8 or Windows-1252, no delimiter.
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> frame = rs.load("data/register.csv")
+    >>> frame.shape
+    (4188, 25)
+    >>> frame["county"].iloc[0]
+    'stockholm'
     """
     path = Path(path)
     if not path.is_file():

@@ -23,10 +23,12 @@ from pathlib import Path
 
 from rehabstats import formatting as fmt
 from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
+from rehabstats.errors import OptionError, RenderError, ResourceError
 from rehabstats.export import write_exports
 from rehabstats.glossary import Glossary
 from rehabstats.render import (
-    RenderError,
+    check_engine,
+    check_formats,
     execute_notebook,
     render_notebook,
     set_front_matter,
@@ -60,8 +62,13 @@ class RenderedReport:
 
 
 def load_edition(path: Path | None = None) -> dict:
-    """The edition metadata (``reports/edition.yaml`` unless another file is named)."""
-    path = path or REPORTS_DIR / "edition.yaml"
+    """The edition metadata (``reports/edition.yaml`` unless another file is named).
+
+    A missing file is a ResourceError naming it, not a traceback.
+    """
+    path = Path(path or REPORTS_DIR / "edition.yaml")
+    if not path.is_file():
+        raise ResourceError(f"{path}: the edition file is missing; check the path")
     return read_yaml(path)
 
 
@@ -95,15 +102,15 @@ def front_matter(edition: dict, glossary: Glossary) -> dict:
     }
 
 
-def _check_request(langs: Sequence[str], formats: Sequence[str], reports_dir: Path) -> None:
-    """Refuse an unknown language or format before any work starts."""
+def _check_languages(langs: Sequence[str], reports_dir: Path) -> None:
+    """Refuse a language rehabstats cannot write, or one the report's content lacks.
+
+    Checked here, before any work, rather than where the numbers are first formatted.
+    """
     for lang in langs:
         if lang not in fmt.LANGUAGES:
-            raise ValueError(f"unknown language {lang!r}; use {', '.join(fmt.LANGUAGES)}")
+            raise OptionError(f"unknown language {lang!r}; use {', '.join(fmt.LANGUAGES)}")
         Glossary.load(reports_dir / "glossary", lang)
-    for form in formats:
-        if form not in ("html", "pdf"):
-            raise ValueError(f"unknown format {form!r}; use html, pdf")
 
 
 def _render_language(
@@ -187,8 +194,15 @@ class RenderOptions:
     min_count: int = DEFAULT_MIN_COUNT
 
     def check(self) -> None:
-        """Refuse an unknown language or format before any work starts."""
-        _check_request(self.langs, self.formats, self.reports_dir)
+        """Refuse an unknown language, format or engine, or a missing file, before any work.
+
+        Raises OptionError, or ResourceError when the report's content lacks a language
+        or the edition file is missing (``--by`` checks once, not in every process).
+        """
+        _check_languages(self.langs, self.reports_dir)
+        check_formats(self.formats)
+        check_engine(self.engine)
+        load_edition(self.edition_path)
 
 
 def render_results(
@@ -256,8 +270,8 @@ def render_results(
 
 
 def render_report(
-    data: Path,
-    out: Path,
+    data: str | Path,
+    out: str | Path,
     langs: Sequence[str] = ("sv", "en"),
     formats: Sequence[str] = ("html", "pdf"),
     edition_path: Path | None = None,
@@ -266,7 +280,66 @@ def render_report(
     min_count: int = DEFAULT_MIN_COUNT,
     progress: Progress = lambda _: None,
 ) -> RenderedReport:
-    """Render the report of the data file ``data`` into ``out`` (see the module doc)."""
+    """Render the report of a data file into a folder: ``rehabstats render`` in Python.
+
+    The data are analysed once; the export and one document per language and format
+    are written into a staging folder that replaces ``out`` only when all of it
+    succeeded (see the module doc).
+
+    Parameters
+    ----------
+    data : str or Path
+        A register extract in any format :func:`rehabstats.load` reads.
+    out : str or Path
+        The report folder. It is replaced when the run succeeds and left as it was when
+        it fails.
+    langs : sequence of str, default ("sv", "en")
+        The languages, each a report of its own: ``<out>/<lang>/report.<format>``.
+    formats : sequence of str, default ("html", "pdf")
+        The formats of each language's report.
+    edition_path : Path, optional
+        Edition metadata (number, date, authors); ``reports/edition.yaml`` if None.
+    engine : {"default", "quarto"}
+        pandoc and Typst as shipped, or an installed Quarto.
+    reports_dir : Path
+        The report's content (notebook, prose, glossaries); rehabstats' own by default.
+    min_count : int, default 5
+        Disclosure control: figures from fewer cases are hidden (0: off).
+    progress : callable, optional
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    RenderedReport
+        Where the files went: ``documents[lang][format]``, the executed ``notebooks``,
+        ``tables_json`` and ``tables_xlsx``.
+
+    Raises
+    ------
+    OptionError
+        An unknown language, format or engine; raised before any work.
+    ResourceError
+        A file of the report's content, or the edition file, is missing.
+    DataFileError
+        ``data`` cannot be read as a table.
+    ContractError
+        The data break the contract; ``error.report`` lists every problem.
+    RenderError
+        A notebook cell or pandoc, Typst or Quarto failed; the message names the cell
+        and where the partly executed notebook was kept (``<out>.failed/``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import rehabstats as rs
+    >>> out = Path(tempfile.mkdtemp()) / "report"
+    >>> report = rs.render_report("data/register.csv", out, langs=["en"], formats=["html"])
+    >>> report.documents["en"]["html"].relative_to(out).as_posix()
+    'en/report.html'
+    >>> sorted(path.name for path in out.iterdir())
+    ['en', 'tables.json', 'tables.xlsx']
+    """
     options = RenderOptions(
         tuple(langs), tuple(formats), edition_path, engine, Path(reports_dir), min_count
     )

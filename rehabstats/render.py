@@ -43,33 +43,19 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbconvert import MarkdownExporter
 
+from rehabstats.errors import OptionError, RenderError
 from rehabstats.fonts import SANS, SERIF, font_files
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf")
+# "default": pandoc and Typst, shipped with rehabstats; "quarto": an installed Quarto.
+ENGINES = ("default", "quarto")
 # Output types that belong in the report; stream text, errors and plain reprs do not.
 REPORT_MIMETYPES = ("text/markdown", "image/png", "image/jpeg", "image/svg+xml")
 # Pandoc markdown without implicit figures: an image's alt text stays alt text, the
 # visible title comes from a `.diagram-title` div.
 PANDOC_FROM = "markdown-implicit_figures"
 KERNEL = "python3"
-
-
-class RenderError(RuntimeError):
-    """A notebook could not be executed or converted into a report.
-
-    ``notebook`` is the partly executed notebook when execution failed, so a caller
-    that moves it can say where it went.
-    """
-
-    def __init__(self, message: str, notebook: Path | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.notebook = notebook
-
-    def __str__(self) -> str:
-        where = f"; partly executed notebook: {self.notebook}" if self.notebook else ""
-        return self.message + where
 
 
 def _cell_summary(source: str) -> str:
@@ -114,8 +100,9 @@ def execute_notebook(
     The notebook runs on `kernel` (see :func:`started_kernel`) when one is given, else
     on a kernel of its own started in `cwd`. The kernel is started in its folder
     rather than papermill's ``cwd``, which changes the whole process's folder and so
-    is not safe with one language per thread. Unknown parameter names raise
-    ValueError up front, because papermill would silently inject them. On a failing
+    is not safe with one language per thread. Parameter names the notebook does not
+    declare raise RenderError up front, because papermill would silently inject them
+    (a notebook of one's own, ``reports_dir``, may lack one). On a failing
     cell the partly executed notebook is kept at `output` for inspection and a
     RenderError names the cell. The notebook is written when it ends (or fails), not
     before and after every cell: those two writes per cell cost more than most cells
@@ -124,7 +111,7 @@ def execute_notebook(
     known = papermill.inspect_notebook(str(template))
     unknown = sorted(set(parameters) - set(known))
     if unknown:
-        raise ValueError(f"{template.name}: unknown parameter(s) {', '.join(unknown)}")
+        raise RenderError(f"{template.name}: unknown parameter(s) {', '.join(unknown)}")
     output.parent.mkdir(parents=True, exist_ok=True)
     if kernel is None:
         with started_kernel(cwd) as own:
@@ -177,16 +164,14 @@ def render_notebook(
     """Render an executed notebook to `out_dir/stem.html` and/or `out_dir/stem.pdf`.
 
     Returns the written files keyed by format. `engine="quarto"` delegates to an
-    installed Quarto instead of the built-in pandoc/Typst pipeline.
+    installed Quarto instead of the built-in pandoc/Typst pipeline. An unknown format
+    or engine raises OptionError before anything is written.
     """
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown:
-        raise ValueError(f"unknown format(s) {', '.join(unknown)}; expected {FORMATS}")
+    check_formats(formats)
+    check_engine(engine)
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "quarto":
         return _render_quarto(executed, out_dir, stem, formats)
-    if engine != "default":
-        raise ValueError(f"unknown engine {engine!r}; expected 'default' or 'quarto'")
     renderers = {"html": _render_html, "pdf": _render_pdf}
     with tempfile.TemporaryDirectory(prefix="rehabstats-render-") as tmp:
         build = Path(tmp)
@@ -196,6 +181,20 @@ def render_notebook(
             fmt: renderers[fmt](markdown, resource_path, out_dir.resolve() / f"{stem}.{fmt}")
             for fmt in formats
         }
+
+
+def check_formats(formats: Sequence[str]) -> None:
+    """Refuse a format the engine cannot write (OptionError naming the ones it can)."""
+    unknown = [form for form in formats if form not in FORMATS]
+    if unknown:
+        named = ", ".join(map(repr, unknown))
+        raise OptionError(f"unknown format {named}; use {', '.join(FORMATS)}")
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an engine rehabstats does not know (OptionError naming the ones it does)."""
+    if engine not in ENGINES:
+        raise OptionError(f"unknown engine {engine!r}; use {', '.join(ENGINES)}")
 
 
 def _export_markdown(executed: Path, build: Path) -> Path:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaincinv, ndtri
 
+from rehabstats.errors import OptionError
 from rehabstats.yamlfile import read_yaml
 
 PACKAGE = Path(__file__).parent
@@ -28,16 +29,6 @@ GROUPS = ("control", "treatment", "declined")
 EVENTS = ("meeting", "plan", "measure")
 # The sections of a scenario that model how cases are handled, one step each.
 HANDLING = EVENTS
-COVARIATES = (
-    "sex",
-    "birth_country",
-    "education",
-    "employment",
-    "county",
-    "diagnosis",
-    "benefit",
-    "extent",
-)
 # Rows in the order they are built: the studied population first, then the cases that
 # drop out of Tabell 1 at each step.
 KINDS = ("studied", "not_reviewed", "duplicate", "not_randomised")
@@ -49,16 +40,35 @@ def load_scenario(name_or_path: str | Path | Mapping[str, Any]) -> dict[str, Any
     `swap:` key names two groups whose handling (meeting, plan, measure) trade places."""
     if isinstance(name_or_path, Mapping):
         return dict(name_or_path)
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = SCENARIOS / f"{name_or_path}.yaml"
-    scenario = read_yaml(path)
+    scenario = read_yaml(_scenario_path(name_or_path))
     base = scenario.pop("base", None)
     swap = scenario.pop("swap", None)
     scenario = _merge(load_scenario(base), scenario) if base else scenario
     if swap:
         scenario.update({key: _swapped(scenario[key], *swap) for key in HANDLING})
     return scenario
+
+
+def _scenario_path(name_or_path: str | Path) -> Path:
+    """The file of a scenario: a YAML path as given, else a name in `scenarios/`.
+
+    OptionError when there is no such file, naming the scenarios that exist."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = SCENARIOS / f"{name_or_path}.yaml"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
+        raise OptionError(f"no scenario {str(name_or_path)!r}: use one of {names} or a YAML file")
+    return path
+
+
+def _check_arguments(n: int, seed: int) -> None:
+    """Refuse a size or seed that numpy would refuse later in words about its own
+    internals (no rows at all would only warn of a division by zero)."""
+    if n < 1:
+        raise OptionError(f"the number of rows must be 1 or more, not {n}")
+    if seed < 0:
+        raise OptionError(f"the seed must be 0 or more, not {seed}")
 
 
 def _swapped(spec: Any, first: str, second: str) -> Any:
@@ -354,7 +364,9 @@ def generate(
     """Make n register rows with the dictionary's columns, in order, values as codes.
 
     Same n, seed and scenario give an identical frame. Everything is vectorised and kept
-    as integer codes until the end, so a million rows take seconds."""
+    as integer codes until the end, so a million rows take seconds. An n below 1, a
+    negative seed or an unknown scenario is an OptionError."""
+    _check_arguments(n, seed)
     sc = load_scenario(scenario)
     rng = np.random.default_rng(seed)
     kinds = largest_remainder(n, [sc["population"][k] for k in KINDS])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,11 +68,6 @@ class _Text:
         return pd.Series(written[self.positions], index=self.index)
 
 
-def _present(column: pd.Series) -> pd.Series:
-    """Whether each cell of ``column`` has a value in the file (see :class:`_Text`)."""
-    return _Text.of(column).present()
-
-
 def _coerce_category(text: _Text, spec: ColumnSpec) -> pd.Series:
     """Map every accepted spelling onto its code; anything else becomes missing."""
     spellings = spec.spelling_map()
@@ -109,7 +105,8 @@ def _coerce_integer(text: _Text) -> pd.Series:
 def _coerce(
     raw: pd.DataFrame, dictionary: DataDictionary
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """:func:`coerce`, and for each column whether each cell has a value in the file."""
+    """The contract's columns of ``raw`` in their types, unreadable values missing; and,
+    for each column, whether each cell has a value in the file."""
     typed, present = {}, {}
     for name in dictionary.names():
         if name not in raw.columns:
@@ -128,11 +125,6 @@ def _coerce(
         else:
             typed[name] = text.values()
     return pd.DataFrame(typed, index=raw.index), present
-
-
-def coerce(raw: pd.DataFrame, dictionary: DataDictionary | None = None) -> pd.DataFrame:
-    """The contract's columns of ``raw`` in their types; unreadable values become missing."""
-    return _coerce(raw, dictionary or load_dictionary())[0]
 
 
 # --- the schema ---------------------------------------------------------------------------
@@ -240,19 +232,17 @@ def _row_rules(dictionary: DataDictionary) -> list[Rule]:
     return rules
 
 
-def text_schema(typed: pd.DataFrame, dictionary: DataDictionary) -> pa.DataFrameSchema:
-    """Schema for the file as written: every column there, required ones filled, readable."""
-    return _text_schema(typed, dictionary, {})
-
-
 def _text_schema(
     typed: pd.DataFrame, dictionary: DataDictionary, present: dict[str, pd.Series]
 ) -> pa.DataFrameSchema:
-    """:func:`text_schema`, with the presence of the values already read where known."""
+    """Schema for the file as written: every column there, required ones filled, readable.
+
+    ``present`` is :func:`_coerce`'s: for each column of the file, whether each cell has
+    a value, as found while the values were read (not found again per check).
+    """
 
     def presence(name: str) -> Presence:
-        known = present.get(name)
-        return _present if known is None else lambda _, known=known: known
+        return lambda _, known=present[name]: known
 
     return pa.DataFrameSchema(
         {
@@ -323,10 +313,43 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
-    """Check ``raw`` against the contract; return the report and the typed frame.
+    """Check ``raw`` against the data contract, every problem at once.
 
-    The typed frame holds only the contract's columns; it is safe to use only when
-    ``report.ok``.
+    The values are read into the contract's types first (category labels in Swedish or
+    English become codes; dates, yes/no values and whole numbers are parsed), then every
+    rule is checked, so one run lists everything there is to fix.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        A register extract as :func:`rehabstats.load` returns it.
+
+    Returns
+    -------
+    report : ValidationReport
+        ``report.ok`` when the data follow the contract; else ``report.problems``, one
+        per (column, rule) with the number of rows and example case ids. Columns the
+        contract does not know are ``report.notes``.
+    typed : pandas.DataFrame
+        The contract's columns in their types. Use it only when ``report.ok``.
+
+    Raises
+    ------
+    Nothing for bad data
+        A broken rule is a problem in the report, not an exception (so that a caller
+        sees every problem); :func:`read_dataset` raises :class:`ContractError` instead.
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> raw = rs.load("data/register.csv")
+    >>> report, typed = rs.validate(raw)
+    >>> print(report)
+    4188 rows: the data follow the contract.
+    >>> raw.loc[0, "county"] = "Gotland"
+    >>> report, _ = rs.validate(raw)
+    >>> report.ok, report.problems[0].column, report.problems[0].count
+    (False, 'county', 1)
     """
     dictionary = load_dictionary()
     raw = raw.reset_index(drop=True)
@@ -346,8 +369,33 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
     return ValidationReport(len(raw), problems, notes), typed
 
 
-def read_dataset(path) -> pd.DataFrame:
-    """Load and validate a data file; the typed frame, or :class:`ContractError`."""
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """Load and validate a data file: its typed frame, or an error naming every problem.
+
+    Parameters
+    ----------
+    path : str or Path
+        A register extract in any format :func:`rehabstats.load` reads.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contract's columns in their types, as :func:`validate` gives them.
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read as a table.
+    ContractError
+        The data break the contract; ``error.report`` lists every problem.
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> typed = rs.read_dataset("data/register.csv")
+    >>> str(typed["case_start_date"].dtype)
+    'datetime64[ns]'
+    """
     from rehabstats.loading import load
 
     report, typed = validate(load(path))

@@ -11,6 +11,8 @@ import pytest
 
 from rehabstats import formatting as fmt
 from rehabstats.batch import render_by
+from rehabstats.cli import main
+from rehabstats.errors import OptionError, ResourceError
 from rehabstats.pipeline import RenderOptions
 
 pytestmark = pytest.mark.render
@@ -101,9 +103,24 @@ def _plain_text(html: str) -> str:
     return "".join(page.text)
 
 
-def test_by_needs_a_categorical_column(small_csv: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="categorical column"):
+def test_by_refuses_bad_options_before_any_work(small_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="categorical column"):
         render_by(small_csv, tmp_path / "out", "age", RenderOptions())
+    with pytest.raises(OptionError, match=r"--workers needs .* 1 or more, not 0"):
+        render_by(small_csv, tmp_path / "out", "county", RenderOptions(), workers=0)
+    missing = RenderOptions(edition_path=tmp_path / "edition.yaml")
+    with pytest.raises(ResourceError, match=r"edition\.yaml: the edition file is missing"):
+        render_by(small_csv, tmp_path / "out", "county", missing)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_a_bad_by_column_with_status_2(
+    small_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", str(small_csv), "--out", str(tmp_path / "out"), "--by", "age"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --by needs a categorical column of the data dictionary, not 'age'\n"
+    )
 
 
 def test_a_part_s_report_is_about_its_own_county_in_both_languages(by_county) -> None:

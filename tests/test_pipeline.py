@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rehabstats.errors import ResourceError
+from rehabstats.errors import OptionError, ResourceError
 from rehabstats.glossary import Glossary
 from rehabstats.pipeline import (
     REPORTS_DIR,
@@ -80,11 +80,16 @@ def test_an_interrupt_keeps_the_previous_report(
 
 
 def test_a_bad_request_is_refused_before_any_work(small_csv: Path, previous: Path) -> None:
-    with pytest.raises(ValueError, match="unknown language 'de'"):
+    with pytest.raises(OptionError, match="unknown language 'de'"):
         render_report(small_csv, previous, langs=["de"])
-    with pytest.raises(ValueError, match="unknown format 'docx'"):
+    with pytest.raises(OptionError, match="unknown format 'docx'"):
         render_report(small_csv, previous, formats=["docx"])
+    with pytest.raises(OptionError, match="unknown engine 'latex'; use default, quarto"):
+        render_report(small_csv, previous, engine="latex")
+    with pytest.raises(ResourceError, match=r"nowhere\.yaml: the edition file is missing"):
+        render_report(small_csv, previous, edition_path=previous / "nowhere.yaml")
     assert (previous / "sv" / "report.html").read_text() == "the previous report"
+    assert not list(previous.parent.glob(".report.*")), "no staging folder was made"
 
 
 def test_missing_report_content_names_the_file_not_the_language(

@@ -15,6 +15,7 @@ import yaml
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
+from rehabstats.errors import OptionError
 from rehabstats.pipeline import render_report
 from rehabstats.render import (
     RenderError,
@@ -129,7 +130,7 @@ def test_set_front_matter_replaces_the_first_raw_cell(tmp_path: Path) -> None:
 
 
 def test_unknown_parameter_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="colour"):
+    with pytest.raises(RenderError, match=r"unknown parameter.*colour"):
         execute_notebook(FIXTURE, {"year": 2010, "colour": "red"}, tmp_path / "x.ipynb", tmp_path)
     assert not (tmp_path / "x.ipynb").exists()
 
@@ -154,9 +155,12 @@ def test_quarto_engine_reports_missing_quarto(tmp_path: Path) -> None:
         render_notebook(FIXTURE, tmp_path, "report", ["html"], engine="quarto")
 
 
-def test_unknown_format_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="docx"):
-        render_notebook(FIXTURE, tmp_path, "report", ["docx"])
+def test_unknown_format_or_engine_is_rejected_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="unknown format 'docx'; use html, pdf"):
+        render_notebook(FIXTURE, tmp_path / "out", "report", ["docx"])
+    with pytest.raises(OptionError, match="unknown engine 'latex'; use default, quarto"):
+        render_notebook(FIXTURE, tmp_path / "out", "report", ["html"], engine="latex")
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_image_fails_instead_of_publishing_alt_text(tmp_path: Path) -> None:

@@ -111,6 +111,28 @@ def test_synth_refuses_an_unknown_extension_before_writing(
     assert list(tmp_path.iterdir()) == []  # not even the folder
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--n", "0"], "the number of rows must be 1 or more, not 0"),
+        (["--seed", "-1"], "the seed must be 0 or more, not -1"),
+        (["--scenario", "nosuch"], "no scenario 'nosuch': use one of default, reversed"),
+        (["--scenario", "nosuch.yaml"], "no scenario 'nosuch.yaml'"),
+    ],
+)
+def test_synth_refuses_what_it_cannot_generate_with_a_message(
+    options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 and one line saying what to change, not numpy's or the file system's words."""
+    out = tmp_path / "register.csv"
+    arguments = {"--seed": "5", "--n": "300", "--out": str(out)}
+    arguments.update(zip(options[::2], options[1::2], strict=True))
+    assert main(["synth", *(part for pair in arguments.items() for part in pair)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {message}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_exact_counts(frame: pd.DataFrame) -> None:
     cohort = cohort_of(frame)
     flow = cohort.flow().set_index("step")["n"].to_dict()
