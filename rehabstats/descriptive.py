@@ -2,8 +2,11 @@
 
 Each table is a long frame with one row per ``variable``/``category`` and one column per
 group code; percentages are of the group's total (the "column" of the printed table).
-B1 adds a p-value per row: Student's t-test for age, and for each category a chi-square
-test (without continuity correction) of the 2×2 table category × arm.
+B1 adds a p-value per test, control against the offered arm: Student's t-test on the row
+of mean age, the Mann–Whitney U test (a rank test) on the row of median age, and one
+chi-square test (without continuity correction) per categorical variable, of the table
+of all its categories × arm, on each of the variable's rows (:func:`balance_tests` reads
+one p-value per test off the table).
 
 Every category of the data dictionary has its row, a category no case has too: a county
 missing from the register extract shows as 0. A report of one part of the file
@@ -97,51 +100,89 @@ def _balance(
     return pd.DataFrame(rows)
 
 
-def _age_p_value(cases: pd.DataFrame) -> float:
+def _age_p_values(cases: pd.DataFrame) -> dict[str, float]:
+    """Mean and median age by arm: the t-test (equal variances) and the Mann–Whitney U test.
+
+    The U test is two-sided, exact for small samples without ties and otherwise normal
+    with scipy's tie and continuity corrections. NaN where an arm has fewer than 2 cases.
+    """
     # scipy.stats takes a second to import: only when testing, not to read results.
     from scipy import stats
 
     control = cases.loc[cases["arm_group"] == "control", "age"].astype(float)
     offered = cases.loc[cases["arm_group"] == "treatment_arm", "age"].astype(float)
     if min(len(control), len(offered)) < 2:
-        return np.nan
-    return float(stats.ttest_ind(control, offered).pvalue)
+        return {"mean": np.nan, "median": np.nan}
+    return {
+        "mean": float(stats.ttest_ind(control, offered).pvalue),
+        "median": float(stats.mannwhitneyu(control, offered, alternative="two-sided").pvalue),
+    }
 
 
-def _indicator_p_value(indicator: np.ndarray, arm: np.ndarray) -> float:
-    """Chi-square test (no continuity correction) of a category indicator by arm.
+def _contingency_p_value(table: np.ndarray) -> float:
+    """Chi-square test (no continuity correction) of independence in a table of counts.
 
-    ``arm`` is each case's position in ``ARMS`` (-1: neither); the 2×2 table has the
-    indicator's False and True as rows and ``ARMS`` as columns.
+    Rows (categories) and columns (arms) without cases are left out; NaN when fewer than
+    two of either are left.
     """
-    counted = arm >= 0
-    cells = 2 * indicator[counted].astype(np.int64) + arm[counted]
-    table = np.bincount(cells, minlength=4).reshape(2, 2)
-    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(table.shape) < 2:
         return np.nan
-    from scipy import stats  # see _age_p_value
+    from scipy import stats  # see _age_p_values
 
     return float(stats.chi2_contingency(table, correction=False).pvalue)
+
+
+def _variable_p_value(values: pd.Series, codes: tuple[str, ...], arm: np.ndarray) -> float:
+    """The chi-square test of one categorical variable's categories ``codes`` by arm.
+
+    ``arm`` is each case's position in ``ARMS`` (-1: neither, left out).
+    """
+    category = pd.Categorical(values, categories=codes).codes.astype(np.int64)
+    counted = (arm >= 0) & (category >= 0)
+    cells = len(ARMS) * category[counted] + arm[counted]
+    table = np.bincount(cells, minlength=len(codes) * len(ARMS)).reshape(-1, len(ARMS))
+    return _contingency_p_value(table)
 
 
 def balance_by_arm(cases: pd.DataFrame, part: tuple[str, str] | None = None) -> pd.DataFrame:
     """B1: the covariates of control vs all offered an actor vs all, with p-values.
 
+    ``p_value`` is the t-test on the ``age``/``mean`` row, the Mann–Whitney U test on the
+    ``age``/``median`` row, and on every row of a categorical variable the chi-square
+    test of that variable (the same p-value on each of its rows); NaN elsewhere.
     ``part``: see the module doc.
     """
     table = _balance(cases, "arm_group", ARMS, part)
-    source = {EXPORT_VARIABLE.get(v, v): v for v in BALANCE_VARIABLES}
     arm = pd.Categorical(cases["arm_group"], categories=ARMS).codes.astype(np.int64)
-    p_values = []
-    for variable, category in table[["variable", "category"]].itertuples(index=False):
-        if variable == "age" and category != "sd":
-            p_values.append(_age_p_value(cases))
-        elif variable in source:
-            indicator = (cases[source[variable]] == category).to_numpy()
-            p_values.append(_indicator_p_value(indicator, arm))
-        else:
-            p_values.append(np.nan)
+    age = _age_p_values(cases)
+    by_variable = {
+        EXPORT_VARIABLE.get(v, v): _variable_p_value(cases[v], _codes(v, part), arm)
+        for v in BALANCE_VARIABLES
+    }
+    rows = table[["variable", "category"]].itertuples(index=False, name=None)
+    p_values = [age.get(c, np.nan) if v == "age" else by_variable.get(v, np.nan) for v, c in rows]
     return table.assign(p_value=p_values)
+
+
+def balance_tests(table: pd.DataFrame) -> pd.Series:
+    """B1's p-values, one per test: ``age:mean``, ``age:median``, then each variable.
+
+    A variable's p-value counts only where each of its rows carries it: disclosure
+    control removes it from a row with a hidden cell, and the test rests on every cell.
+    NaN where a test could not be done or is hidden.
+    """
+    tests = {}
+    for variable, rows in table.groupby("variable", sort=False):
+        p_values = rows["p_value"]
+        if variable == "age":
+            tests |= {
+                f"age:{stat}": p_values[rows["category"] == stat].iloc[0]
+                for stat in ("mean", "median")
+            }
+        elif variable != "n":
+            tests[variable] = p_values.iloc[0] if p_values.notna().all() else np.nan
+    return pd.Series(tests, dtype=float)
 
 
 def balance_by_group(cases: pd.DataFrame, part: tuple[str, str] | None = None) -> pd.DataFrame:

@@ -152,9 +152,10 @@ def _balance(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
     out = table.copy()
     for group in groups:
         out[group] = table[group].where(~hidden[group])
-    if "p_value" in out.columns:
-        hidden_cell = out[groups].isna() & table[groups].notna()
-        out["p_value"] = table["p_value"].where(~hidden_cell.any(axis=1))
+    if "p_value" in out.columns:  # one test per variable: hidden on all its rows, or none
+        hidden_cell = (out[groups].isna() & table[groups].notna()).any(axis=1)
+        hidden_test = hidden_cell.groupby(table["variable"]).transform("any")
+        out["p_value"] = table["p_value"].where(~hidden_test)
     return out
 
 
@@ -298,7 +299,25 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
     """The results with every figure from fewer than ``min_count`` cases removed, and
     every figure that would give one away (see the module's doc).
 
-    ``min_count`` of 0 or 1 switches the rule off (nothing is below it).
+    Parameters
+    ----------
+    results : Results
+        What :func:`rehabstats.analyse` returned.
+    min_count : int, default 5
+        The smallest number of people a published figure may rest on; 0 or 1 switches
+        the rule off (nothing is below it).
+
+    Returns
+    -------
+    Results
+        The same results, hidden figures as NaN, with ``min_count`` recorded.
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> safe = rs.protect(rs.analyse("data/register.csv"), min_count=5)
+    >>> safe.min_count
+    5
     """
     if min_count <= 1:
         return dataclasses.replace(results, min_count=0)

@@ -29,6 +29,9 @@ from rehabstats.tables import build_table, source_line
 from rehabstats.text import render_section, text_context
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
+# Bilaga 2's diagrams of the randomised comparison, and the glossary's group of each arm.
+ITT_DIAGRAM_EVENTS = {f"ITT_{key}": event for key, event in DIAGRAM_EVENTS.items()}
+ARM_LABELS = {"control": "control", "actor": "treatment_arm"}
 # What a report is made from, in the checkout: a change here changes the report.
 TRACKED = ("rehabstats", "reports")
 # The libraries whose versions decide the figures and the documents (see uv.lock for all).
@@ -116,27 +119,54 @@ class ReportDocument:
         """Diagram ``key`` (D1–D3): the Kaplan–Meier curves by group, numbers at risk below."""
         g, event = self.glossary, DIAGRAM_EVENTS[key]
         er = self.results.events[event]
+        groups = {code: g[f"groups.{code}"] for code in GROUPS}
+        return self._km_diagram(key, number, event, er.curves, er.shares, groups, g["groups_note"])
+
+    def itt_diagram(self, key: str, number: str) -> str:
+        """Diagram ``key`` (ITT_D1–ITT_D3, Bilaga 2): Diagram 1–3's curves by randomised
+        arm, control against everyone offered an alternative actor, with Tabell B7's
+        log-rank test in the note."""
+        g, event = self.glossary, ITT_DIAGRAM_EVENTS[key]
+        arms = self.results.itt.events[event]
+        curves, shares = (f.rename(columns={"arm": "group"}) for f in (arms.curves, arms.shares))
+        groups = {arm: g[f"groups.{label}"] for arm, label in ARM_LABELS.items()}
+        note = g.fill("diagrams.ITT_note", p=fmt.p_relation(arms.logrank.p_value, self.lang))
+        return self._km_diagram(key, number, event, curves, shares, groups, note)
+
+    def _km_diagram(
+        self,
+        key: str,
+        number: int | str,
+        event: str,
+        curves: pd.DataFrame,
+        shares: pd.DataFrame,
+        groups: dict[str, str],
+        groups_note: str,
+    ) -> str:
+        """The Kaplan–Meier diagram of ``event`` from ``curves`` and ``shares`` (column
+        ``group``) of the ``groups`` (codes to labels, in display order).
+
+        The alt text quotes each group's share on day 100; the note explains the estimate
+        and ``groups_note`` the groups, then the source line.
+        """
+        g = self.glossary
         figure = figures.km_figure(
-            er.curves,
-            {code: g[f"groups.{code}"] for code in GROUPS},
+            curves,
+            groups,
             x_label=g["diagrams.x_axis"],
             y_label=g["diagrams.y_axis"],
             at_risk_label=g["diagrams.at_risk"],
             lang=self.lang,
         )
-        at_100 = er.shares[er.shares["day"] == 100].set_index("group")["cum_share_pct"]
-        shares = ", ".join(
-            f"{g[f'groups.{c}']} {fmt.percent(at_100.get(c), self.lang)} %" for c in GROUPS
+        at_100 = shares[shares["day"] == 100].set_index("group")["cum_share_pct"]
+        quoted = ", ".join(
+            f"{label} {fmt.percent(at_100.get(code), self.lang)} %"
+            for code, label in groups.items()
         )
         alt = g.fill(
-            "diagrams.alt",
-            event=g[f"events.{event}"],
-            days=int(er.curves["day"].max()),
-            shares=shares,
+            "diagrams.alt", event=g[f"events.{event}"], days=int(curves["day"].max()), shares=quoted
         )
-        note = (
-            f"{g['note']} {g['diagrams.note']} {g['groups_note']}\n\n{source_line(self.results, g)}"
-        )
+        note = f"{g['note']} {g['diagrams.note']} {groups_note}\n\n{source_line(self.results, g)}"
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
         return self._image(figure, key.lower(), title, alt, note)
 

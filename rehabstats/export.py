@@ -2,7 +2,8 @@
 
 The shape of ``tables.json`` is an interface (documented in ``docs/tables-json.md``):
 top-level keys ``T1``…``T7``, ``B1``…``B6``, ``D1``…``D3``, ``ITT`` (the randomised
-comparison), ``TV_B5`` and ``TV_B6`` (B5 and B6 with time-varying meeting and plan),
+comparison), ``TV_B5``, ``TV_B6`` and ``TV_T7`` (B5, B6 and Tabell 7 with time-varying
+meeting and plan),
 each a list of row objects with the group codes ``control``, ``treatment``,
 ``declined``, ``treatment_arm``, ``total``. Numbers are not rounded; missing numbers are ``null``.
 """
@@ -19,12 +20,12 @@ from rehabstats.results import Results
 
 EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
-COX_TABLES = ("B3", "B4", "B5", "B6", "T7", "TV_B5", "TV_B6")
+COX_TABLES = ("B3", "B4", "B5", "B6", "T7", "TV_B5", "TV_B6", "TV_T7")
 KEY_ORDER = (
     *("T1", "T2", "T3", "T4", "T5", "T6", "T7"),
     *("B1", "B2", "B3", "B4", "B5", "B6"),
     *("D1", "D2", "D3"),
-    *("ITT", "TV_B5", "TV_B6"),
+    *("ITT", "TV_B5", "TV_B6", "TV_T7"),
 )
 EVENT_COLUMNS = ["group", "mean_days", "median_days", "n", "events", "share_pct", "left_out"]
 COX_COLUMNS = [
@@ -98,8 +99,32 @@ def write_xlsx(results: Results, path: Path) -> None:
                         cell.number_format = "0.000" if cells[0].value == "p_value" else "0.00"
 
 
-def write_exports(results: Results, directory: Path) -> tuple[Path, Path]:
-    """Write ``tables.json`` and ``tables.xlsx`` into ``directory``."""
+def write_exports(results: Results, directory: str | Path) -> tuple[Path, Path]:
+    """Write ``tables.json`` and ``tables.xlsx`` into ``directory`` (made if missing).
+
+    Parameters
+    ----------
+    results : Results
+        Results to export; protect them first (:func:`rehabstats.protect`) for anything
+        that leaves the analyst's machine.
+    directory : str or Path
+        The folder to write into.
+
+    Returns
+    -------
+    tuple of Path
+        The JSON file and the workbook.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rehabstats as rs
+    >>> results = rs.protect(rs.analyse("data/register.csv"))
+    >>> json_path, xlsx_path = rs.write_exports(results, tempfile.mkdtemp())
+    >>> json_path.name, xlsx_path.name
+    ('tables.json', 'tables.xlsx')
+    """
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path, xlsx_path = directory / "tables.json", directory / "tables.xlsx"
     write_json(results, json_path)

@@ -136,7 +136,7 @@ def _group_style(index: int) -> dict[str, object]:
     }
 
 
-# --- Diagram 1–3: Kaplan–Meier curves with numbers at risk ------------------------------
+# --- Diagram 1–3 and B1–B3: Kaplan–Meier curves with numbers at risk ---------------------
 
 
 def km_figure(
@@ -149,11 +149,14 @@ def km_figure(
     lang: str,
     at_risk_every: int = 30,
 ) -> Figure:
-    """Diagram 1–3: cumulative share with the event by group, numbers at risk below.
+    """Diagram 1–3 (and B1–B3, by randomised arm): cumulative share with the event by
+    group, numbers at risk below.
 
     ``curves`` is long format (``group``, ``day``, ``cum_share_pct``, ``at_risk``);
-    ``groups`` maps group codes to labels in display order. The x ticks fall on the days
-    of the at-risk table, so each count stands under its tick.
+    ``groups`` maps group codes to labels in display order; a group's style follows its
+    place, so the control group, first, looks the same in every diagram. The x ticks fall
+    on the days of the at-risk table, so each count stands under its tick. A curve point
+    hidden by disclosure control (NaN) is not drawn; a hidden number at risk prints "..".
     """
     max_day = int(curves["day"].max())
     days = list(range(0, max_day + 1, at_risk_every))

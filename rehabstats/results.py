@@ -49,7 +49,20 @@ class EventResults:
 
 @dataclass(frozen=True)
 class Results:
-    """The report's results; see the module doc."""
+    """The report's results: plain data that the documents, the exports and the tests
+    all read (see the module doc).
+
+    Attributes are DataFrames per table (``flow``, ``arm_by_county``, ``balance_by_arm``
+    …), per event (``events``: Tabell 4–6 and Diagram 1–3), per model (``cox``, keyed
+    as in tables.json) and the randomised comparison (``itt``).
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> results = rs.analyse("data/register.csv")
+    >>> sorted(results.cox)
+    ['B3', 'B4', 'B5', 'B6', 'T7', 'TV_B5', 'TV_B6', 'TV_T7']
+    """
 
     dataset: DatasetInfo
     flow: pd.DataFrame
@@ -126,7 +139,33 @@ def file_sha256(path: Path) -> str:
 
 
 def analyse(path: str | Path) -> Results:
-    """Load, validate and analyse a data file; :class:`ContractError` if it is unusable."""
+    """Load, validate and analyse a data file: every number of the report, computed once.
+
+    Parameters
+    ----------
+    path : str or Path
+        A register extract in any format :func:`rehabstats.load` reads.
+
+    Returns
+    -------
+    Results
+        Plain DataFrames and dataclasses, not yet protected by disclosure control
+        (see :func:`rehabstats.protect`).
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read.
+    ContractError
+        The data break the contract; ``error.report`` lists every problem.
+
+    Examples
+    --------
+    >>> import rehabstats as rs
+    >>> results = rs.analyse("data/register.csv")
+    >>> results.itt.table[["event", "n"]].to_dict("records")[0]
+    {'event': 'meeting', 'n': 3667}
+    """
     # The file readers and pandera take a second to import: only here, not where the
     # report's kernels read stored results.
     from rehabstats.loading import load

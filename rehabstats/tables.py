@@ -17,7 +17,7 @@ import pandas as pd
 
 from rehabstats import formatting as fmt
 from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult, stars
-from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE
+from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
 from rehabstats.disclosure import left_out_by_reason
 from rehabstats.glossary import Glossary
 from rehabstats.population import GROUPS
@@ -26,7 +26,7 @@ from rehabstats.results import Results
 EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 # Tables the published report does not have: their keys (tables.json) and their numbers
 # in Bilaga 2, after the published B6.
-ADDED_TABLES = {"ITT": "B7", "TV_B5": "B8", "TV_B6": "B9"}
+ADDED_TABLES = {"ITT": "B7", "TV_B5": "B8", "TV_B6": "B9", "TV_T7": "B10"}
 
 
 def table_number(key: str) -> str:
@@ -142,41 +142,48 @@ def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
     )
 
 
-def _balance_rows(frame: pd.DataFrame, columns: list[str], glossary: Glossary) -> list[tuple]:
-    """Rows of B1/B2: age statistics, then each variable's heading and its categories."""
+def _balance_rows(
+    frame: pd.DataFrame, columns: list[str], glossary: Glossary
+) -> tuple[list[tuple], frozenset[int]]:
+    """Rows of B1/B2: age statistics, then each variable's heading and its categories;
+    and the rows in bold, the headings and the last (group sizes).
+
+    B1's last column is the p-value of each test: on the rows of mean and median age,
+    and a categorical variable's one test on its heading (:func:`balance_tests`).
+    """
     lang = glossary.lang
-    has_p = "p_value" in frame.columns
-    rows: list[tuple] = []
+    tests = balance_tests(frame) if "p_value" in frame.columns else None
     by_key = frame.set_index(["variable", "category"])
 
     def values(key: tuple[str, str], decimals: int) -> tuple[str, ...]:
         row = by_key.loc[key]
-        cells = tuple(fmt.number(row[c], lang, decimals) for c in columns)
-        return cells + ((fmt.p_value(row["p_value"], lang),) if has_p else ())
+        return tuple(fmt.number(row[c], lang, decimals) for c in columns)
 
-    for stat in ("mean", "median", "sd"):
-        decimals = 1 if stat == "sd" else 0
-        rows.append((glossary[f"balance.age_{stat}"], *values(("age", stat), decimals)))
+    def p_cell(test: str | None = None) -> tuple[str, ...]:
+        """B1's p-value cell: the p-value of ``test``, empty on a row without a test."""
+        if tests is None:
+            return ()
+        return (fmt.p_value(tests[test], lang) if test else "",)
+
+    rows: list[tuple] = []
+    for stat, decimals, test in (
+        ("mean", 0, "age:mean"),
+        ("median", 0, "age:median"),
+        ("sd", 1, None),
+    ):
+        label = glossary[f"balance.age_{stat}"]
+        rows.append((label, *values(("age", stat), decimals), *p_cell(test)))
+    headings = set()
     for variable in BALANCE_VARIABLES:
         exported = EXPORT_VARIABLE.get(variable, variable)
-        rows.append((glossary.column(variable), *[""] * (len(columns) + has_p)))
+        headings.add(len(rows))
+        rows.append((glossary.column(variable), *[""] * len(columns), *p_cell(exported)))
         for code in frame.loc[frame["variable"] == exported, "category"]:
             label = glossary.category(variable, code)
-            rows.append((label, *values((exported, code), 0)))
+            rows.append((label, *values((exported, code), 0), *p_cell()))
     n = by_key.loc[("n", "n")]
-    rows.append(
-        (
-            glossary["balance.n"],
-            *(fmt.integer(n[c], lang) for c in columns),
-            *([""] if has_p else []),
-        )
-    )
-    return rows
-
-
-def _heading_rows(rows: list[tuple]) -> frozenset[int]:
-    """Variable headings (rows whose cells are all empty) and the last row are bold."""
-    return frozenset(i for i, r in enumerate(rows) if not any(r[1:])) | {len(rows) - 1}
+    rows.append((glossary["balance.n"], *(fmt.integer(n[c], lang) for c in columns), *p_cell()))
+    return rows, frozenset(headings | {len(rows) - 1})
 
 
 def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
@@ -187,7 +194,7 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
     header = ("", *(glossary[f"groups.{c}"] for c in columns))
     if key == "B1":
         header += (glossary["columns.p_value"],)
-    rows = _balance_rows(frame, columns, glossary)
+    rows, bold = _balance_rows(frame, columns, glossary)
     lines = [glossary["groups_note"]] + ([glossary["table_notes.B1"]] if key == "B1" else [])
     return Table(
         label=f"{glossary['table_word']} {key}",
@@ -196,7 +203,7 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
-        bold_rows=_heading_rows(rows),
+        bold_rows=bold,
     )
 
 
@@ -319,6 +326,7 @@ SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 SHOWN_TERMS["TV_B5"] = SHOWN_TERMS["B5"]
 SHOWN_TERMS["TV_B6"] = SHOWN_TERMS["B6"]
+SHOWN_TERMS["TV_T7"] = SHOWN_TERMS["T7"]
 
 
 def _interval(low: float, high: float, lang: str) -> str:
@@ -428,6 +436,7 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
     "ITT": itt_table,
     "TV_B5": lambda r, g: cox_table(r, g, "TV_B5"),
     "TV_B6": lambda r, g: cox_table(r, g, "TV_B6"),
+    "TV_T7": lambda r, g: cox_table(r, g, "TV_T7"),
 }
 
 

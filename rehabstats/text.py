@@ -3,7 +3,10 @@
 Each section is a Jinja template (``reports/text/<lang>/<section>.md``) that an analyst
 can edit without touching code. :func:`text_context` gives every template the same
 values — numbers already formatted for the language, and words that follow the data
-("högre"/"lägre", "signifikant" or not, "dubbelt så hög" only when it is). A count
+as it is printed. A hazard ratio is "högre"/"lägre" ("dubbelt så hög" only when it is)
+only when it is significant at 5 %, otherwise "inte signifikant skild"; one that was
+not estimated says so ("kunde inte skattas"), never "inte signifikant". Shares and
+days are compared as printed, so two that print the same are "lika hög". A count
 takes its noun through the ``count`` filter, ``{{ n | count("ärende", "ärenden") }}``,
 so that one case is "1 ärende". A missing placeholder is an error
 (``StrictUndefined``), so nothing is left unfilled.
@@ -18,7 +21,8 @@ import jinja2
 import pandas as pd
 
 from rehabstats import formatting as fmt
-from rehabstats.cox import stars
+from rehabstats.cox import CoxResult
+from rehabstats.descriptive import balance_tests
 from rehabstats.glossary import Glossary
 from rehabstats.population import EVENTS, GROUPS
 from rehabstats.results import KM_CHECKPOINTS, Results
@@ -27,13 +31,28 @@ SIGNIFICANCE = 0.05
 GROUP_CODES = (*GROUPS, "total")
 
 
-def comparison(value: float, reference: float) -> str:
-    """The word key for ``value`` against ``reference``: higher, lower, same or unknown."""
+def printed(value: float, decimals: int) -> float:
+    """``value`` as the report prints it, rounded half up to ``decimals`` places; NaN if
+    it is missing."""
+    if pd.isna(value):
+        return float("nan")
+    return float(fmt.number(value, "en", decimals).replace(",", ""))
+
+
+def comparison(value: float, reference: float, decimals: int = 0) -> str:
+    """The word key for ``value`` against ``reference`` as both print with ``decimals``
+    places: higher, lower, same (they print the same) or unknown."""
+    value, reference = printed(value, decimals), printed(reference, decimals)
     if pd.isna(value) or pd.isna(reference):
         return "unknown"
     if value == reference:
         return "same"
     return "higher" if value > reference else "lower"
+
+
+def is_significant(p_value: float) -> bool:
+    """Whether a p-value is below the 5 % level that the prose's words follow."""
+    return not pd.isna(p_value) and p_value < SIGNIFICANCE
 
 
 def ratio_word(hazard_ratio: float) -> tuple[str, int | None]:
@@ -42,7 +61,8 @@ def ratio_word(hazard_ratio: float) -> tuple[str, int | None]:
     A ratio within rounding of a whole multiple k ≥ 2 (to one decimal: 1,96 and 2,04 both
     round to 2,0) is "k times as high" ("twice" for 2); a ratio between two multiples
     is "more than k times as high", k its whole part, so that 6,81 is "more than six
-    times", not "more than twice". Below 2 the ratio is higher or lower than 1.
+    times", not "more than twice". Below 2 the ratio is higher or lower than 1 as it is
+    printed, with two decimals.
     """
     if pd.isna(hazard_ratio):
         return "unknown", None
@@ -51,7 +71,18 @@ def ratio_word(hazard_ratio: float) -> tuple[str, int | None]:
         return "times", nearest
     if hazard_ratio > 2.0:
         return "more_than_times", int(hazard_ratio)
-    return comparison(hazard_ratio, 1.0), None
+    return comparison(hazard_ratio, 1.0, decimals=2), None
+
+
+def ratio_status(model: CoxResult, hazard_ratio: float, p_value: float, n: float) -> str:
+    """Whether a model's hazard ratio can be quoted: "estimated"; "not_shown" where
+    disclosure control hid it (its N is hidden too); otherwise "not_estimated" (the model
+    was refused, or the term has no estimate)."""
+    if not (pd.isna(hazard_ratio) or pd.isna(p_value)):
+        return "estimated"
+    if model.refusal is None and pd.isna(n):
+        return "not_shown"
+    return "not_estimated"
 
 
 class Words:
@@ -63,8 +94,16 @@ class Words:
     def __call__(self, key: str) -> str:
         return self.glossary[f"words.{key}"]
 
-    def ratio(self, hazard_ratio: float) -> str:
-        """A hazard ratio in words: "lägre", "dubbelt så hög", "mer än sex gånger så hög"."""
+    def ratio(self, hazard_ratio: float, p_value: float, status: str = "estimated") -> str:
+        """A hazard ratio in words: "lägre", "dubbelt så hög", "mer än sex gånger så hög"
+        where it is significant at 5 %, else "inte signifikant skild"; "okänd" where it
+        was not estimated and "inte redovisad" where disclosure control hid it."""
+        if status == "not_shown":
+            return self("not_shown")
+        if status == "not_estimated" or pd.isna(hazard_ratio) or pd.isna(p_value):
+            return self("unknown")
+        if not is_significant(p_value):
+            return self("not_different")
         key, multiple = ratio_word(hazard_ratio)
         if multiple is None:
             return self(key)
@@ -73,11 +112,13 @@ class Words:
         return self.glossary.fill(f"words.{key}", multiple=name)
 
     def significant(self, p_value: float) -> str:
-        ok = not pd.isna(p_value) and p_value < SIGNIFICANCE
-        return self("significant" if ok else "not_significant")
+        """ "signifikant" or "inte signifikant" at 5 %; "inte möjlig att pröva" without a test."""
+        if pd.isna(p_value):
+            return self("not_tested")
+        return self("significant" if is_significant(p_value) else "not_significant")
 
     def days(self, value: float, reference: float) -> str:
-        """Shorter or longer time to the event."""
+        """Shorter or longer time to the event, as the whole days print."""
         key = comparison(value, reference)
         words = {"higher": "longer", "lower": "shorter", "same": "same_days"}
         return self(words.get(key, key))
@@ -124,40 +165,90 @@ def _event_context(results: Results, event: str, glossary: Glossary) -> dict:
     return context
 
 
-def _ratio_context(hazard_ratio: float, p_value: float, marks: str, glossary: Glossary) -> dict:
-    """One hazard ratio as the prose quotes it: printed with its stars ``marks``, in
-    words, and its significance (``is_significant`` for a template's ``{% if %}``)."""
+def _ratio_context(model: CoxResult, row: tuple, glossary: Glossary) -> dict:
+    """One hazard ratio of ``model`` (``row`` of its table) as the prose quotes it.
+
+    ``hr`` is the printed ratio with its stars; ``word`` says it in words, significance
+    included (:meth:`Words.ratio`); ``stated`` ("hasardkvot 1,27***") and ``brief``
+    ("1,27***") quote it in parentheses, or say that it could not be estimated or is
+    hidden; ``significant`` and ``is_significant`` (for a template's ``{% if %}``) give
+    the test at 5 %, ``estimated`` whether there is a ratio to quote.
+    """
     lang, words = glossary.lang, Words(glossary)
+    status = ratio_status(model, row.hazard_ratio, row.p_value, row.n)
+    hr = fmt.hazard_ratio(row.hazard_ratio, row.stars, lang)
     return {
-        "hr": fmt.hazard_ratio(hazard_ratio, marks, lang),
-        "value": fmt.number(hazard_ratio, lang, 2),
-        "word": words.ratio(hazard_ratio),
-        "significant": words.significant(p_value),
-        "is_significant": bool(not pd.isna(p_value) and p_value < SIGNIFICANCE),
+        "hr": hr,
+        "value": fmt.number(row.hazard_ratio, lang, 2),
+        "word": words.ratio(row.hazard_ratio, row.p_value, status),
+        "stated": glossary.fill(f"words.ratio_stated.{status}", hr=hr),
+        "brief": glossary.fill(f"words.ratio_brief.{status}", hr=hr),
+        "significant": words.significant(row.p_value),
+        "is_significant": is_significant(row.p_value),
+        "estimated": status == "estimated",
     }
 
 
 def _cox_context(results: Results, key: str, glossary: Glossary) -> dict:
     """Hazard ratios of one model, keyed by term (``group_treatment``, ``meeting_yes``…)."""
+    model = results.cox[key]
     return {
         row.term.replace(":", "_").replace("-", "_").replace("+", "plus"): _ratio_context(
-            row.hazard_ratio, row.p_value, row.stars, glossary
+            model, row, glossary
         )
-        for row in results.cox[key].table.itertuples(index=False)
+        for row in model.table.itertuples(index=False)
     }
 
 
 def _itt_context(results: Results, glossary: Glossary) -> dict:
     """The randomised comparison of each event: the offered arm's hazard ratio against
     control, and the log-rank test's p-value."""
-    lang = glossary.lang
-    return {
-        row.event: {
-            **_ratio_context(row.hazard_ratio, row.p_value, stars(row.p_value), glossary),
-            "logrank_p": fmt.p_value(results.itt.events[row.event].logrank.p_value, lang),
+    context = {}
+    for event, term in results.itt.table[["event", "term"]].itertuples(index=False):
+        arm = results.itt.events[event]
+        rows = arm.cox.table[arm.cox.table["term"] == term]
+        row = next(rows.itertuples(index=False))
+        context[event] = {
+            **_ratio_context(arm.cox, row, glossary),
+            "logrank_p": fmt.p_value(arm.logrank.p_value, glossary.lang),
         }
-        for row in results.itt.table.itertuples(index=False)
+    return context
+
+
+def robustness(fixed: pd.Series, varying: pd.Series) -> str:
+    """Whether a finding of a fixed-covariate model survives its time-varying refit.
+
+    ``fixed`` and ``varying`` are the same term's rows of the two models. "none": the
+    fixed model shows no significant difference, so there is no finding to check;
+    "holds": the refit shows a significant difference in the same direction; "turns":
+    a significant one in the other direction; "vanishes": none that is significant.
+    Directions are read off the ratios as printed (two decimals).
+    """
+    if not is_significant(fixed["p_value"]):
+        return "none"
+    if not is_significant(varying["p_value"]):
+        return "vanishes"
+    same = (round(fixed["hazard_ratio"], 2) > 1) == (round(varying["hazard_ratio"], 2) > 1)
+    return "holds" if same else "turns"
+
+
+def _robustness_context(results: Results) -> dict:
+    """For each published timing finding (Tabell 7, B5), what its time-varying refit
+    (Tabell B10, B8) makes of it; and how many plans B5 counts that came after the
+    measure started (its ``plan:yes`` less B8's), which no time-varying model counts."""
+    rows = {key: model.table.set_index("term") for key, model in results.cox.items()}
+    checks = {
+        name: robustness(rows[fixed].loc[term], rows[f"TV_{fixed}"].loc[term])
+        for name, fixed, term in (
+            ("meeting_0_30", "T7", "meeting_window:0-30"),
+            ("plan_0_30", "T7", "plan_window:0-30"),
+            ("meeting_yes", "B5", "meeting:yes"),
+            ("plan_yes", "B5", "plan:yes"),
+        )
+        if f"TV_{fixed}" in rows and term in rows[fixed].index
     }
+    later = rows["B5"].loc["plan:yes", "n"] - rows["TV_B5"].loc["plan:yes", "n"]
+    return {**checks, "plans_after_measure": later}
 
 
 def _counties(results: Results, glossary: Glossary) -> str:
@@ -185,8 +276,9 @@ def _population_context(results: Results, lang: str) -> dict:
 
 
 def _balance_context(results: Results, lang: str) -> dict:
-    """How many of B1's tests find a difference between the arms (the randomisation check)."""
-    p_values = results.balance_by_arm["p_value"].dropna()
+    """How many of B1's tests find a difference between the arms at 5 % (the
+    randomisation check), each test counted once (:func:`balance_tests`)."""
+    p_values = balance_tests(results.balance_by_arm).dropna()
     return {
         "n_tests": fmt.integer(len(p_values), lang),
         "n_significant": fmt.integer(int((p_values < SIGNIFICANCE).sum()), lang),
@@ -218,6 +310,10 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
         **{event: _event_context(results, event, glossary) for event in EVENTS},
         "cox": {key: _cox_context(results, key, glossary) for key in results.cox},
         "itt": _itt_context(results, glossary),
+        "robust": {
+            key: fmt.integer(value, lang) if key == "plans_after_measure" else value
+            for key, value in _robustness_context(results).items()
+        },
         "groups": {g: glossary[f"groups.{g}"] for g in (*GROUPS, "treatment_arm", "total")},
     }
 

@@ -42,6 +42,7 @@ from rehabstats.cox import (
     MEASURE_EVENTS,
     MODEL1_TERMS,
     TIMED,
+    TIMING_TERMS,
     WINDOW_TERMS,
     CoxRefusal,
     CoxResult,
@@ -160,10 +161,13 @@ def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
 
 
 def tv_cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
-    """``TV_B5`` (meeting and plan yes/no) and ``TV_B6`` (their windows), time-varying,
-    adjusted for group and the covariates as B5 and B6 are."""
+    """``TV_B5`` (meeting and plan yes/no), ``TV_B6`` (their windows against none yet)
+    and ``TV_T7`` (the windows against 91+, as Tabell 7 has them: the test of whether an
+    early meeting still beats a late one), time-varying, adjusted for group and the
+    covariates as B5, B6 and Tabell 7 are."""
     frame = measure_frame(cases)
+    models = (("B5", MODEL1_TERMS), ("B6", WINDOW_TERMS), ("T7", TIMING_TERMS))
     return {
         f"TV_{key}": fit_time_varying(frame, (GROUP, *terms, *covariate_terms()))
-        for key, terms in (("B5", MODEL1_TERMS), ("B6", WINDOW_TERMS))
+        for key, terms in models
     }

@@ -1,4 +1,5 @@
-"""What the notebook displays: the provenance section closes the report in its language."""
+"""What the notebook displays: the randomised comparison's diagrams show results.itt; the
+provenance section closes the report in its language."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
-from rehabstats.document import ReportDocument
+from rehabstats import figures
+from rehabstats import formatting as fmt
+from rehabstats.disclosure import protect
+from rehabstats.document import ITT_DIAGRAM_EVENTS, ReportDocument
 from rehabstats.glossary import Glossary
+from rehabstats.itt import ARMS
+from rehabstats.results import Results
+from rehabstats.tables import source_line
 from tests.conftest import ROOT
 
 GIT_IDENTITY = {
@@ -21,15 +31,105 @@ GIT_IDENTITY = {
 }
 
 
-def _document(results, lang: str) -> ReportDocument:
+def _document(results, lang: str, figures_dir: Path = ROOT / "unused") -> ReportDocument:
     reports = ROOT / "reports"
     return ReportDocument(
         results=results,
         glossary=Glossary.load(reports / "glossary", lang),
         text_dir=reports / "text" / lang,
-        figures_dir=ROOT / "unused",
+        figures_dir=figures_dir,
         edition={},
     )
+
+
+def _itt_diagrams(results: Results, lang: str, figures_dir: Path) -> dict[str, tuple[str, Figure]]:
+    """Each ITT diagram of ``lang`` as the notebook shows it (B1–B3), with the figure drawn."""
+    drawn: list[Figure] = []
+    draw = figures.km_figure
+
+    def spy(*args, **kwargs) -> Figure:
+        drawn.append(draw(*args, **kwargs))
+        return drawn[-1]
+
+    document = _document(results, lang, figures_dir)
+    shown = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures, "km_figure", spy)
+        for number, key in enumerate(ITT_DIAGRAM_EVENTS, start=1):
+            shown[key] = (document.itt_diagram(key, number=f"B{number}"), drawn[-1])
+    assert len(drawn) == len(ITT_DIAGRAM_EVENTS), "each figure is drawn once"
+    return shown
+
+
+@pytest.fixture(scope="module")
+def itt_diagrams(default_results, tmp_path_factory) -> dict[str, dict[str, tuple[str, Figure]]]:
+    """The ITT diagrams of the default data in both languages, drawn once for the module."""
+    return {
+        lang: _itt_diagrams(default_results, lang, tmp_path_factory.mktemp(lang))
+        for lang in ("sv", "en")
+    }
+
+
+def _at_risk_on_day_0(figure: Figure) -> list[str]:
+    """The numbers at risk under day 0, top down (the row labels are in another size)."""
+    table = figure.axes[1]
+    return [
+        t.get_text()
+        for t in table.texts
+        if t.get_position()[0] == 0 and t.get_fontsize() == figures.RISK_FONT
+    ]
+
+
+@pytest.mark.parametrize("key", list(ITT_DIAGRAM_EVENTS))
+def test_itt_diagram_draws_the_arms_of_results_itt(default_results, itt_diagrams, key) -> None:
+    """Control and the offered arm (treatment and declined together): their curves, and
+    on day 0 the arm sizes of Tabell 4–6's sample."""
+    event = ITT_DIAGRAM_EVENTS[key]
+    g = Glossary.load(ROOT / "reports" / "glossary", "sv")
+    n = default_results.events[event].table.set_index("group")["n"]
+    _markdown, figure = itt_diagrams["sv"][key]
+    plot = figure.axes[0]
+    legend = [t.get_text() for t in plot.get_legend().get_texts()]
+    assert legend == [g["groups.control"], g["groups.treatment_arm"]]
+    curves = default_results.itt.events[event].curves
+    for line, arm in zip(plot.get_lines(), ARMS, strict=True):
+        curve = curves.loc[curves["arm"].eq(arm)]
+        np.testing.assert_array_equal(line.get_xdata(), curve["day"])
+        np.testing.assert_allclose(line.get_ydata(), curve["cum_share_pct"])
+    arms = [n["control"], n["treatment"] + n["declined"]]
+    assert _at_risk_on_day_0(figure) == [fmt.integer(count, "sv") for count in arms]
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("key", list(ITT_DIAGRAM_EVENTS))
+def test_itt_diagram_has_title_alt_text_log_rank_and_source(
+    default_results, itt_diagrams, lang: str, key: str
+) -> None:
+    g = Glossary.load(ROOT / "reports" / "glossary", lang)
+    event, number = ITT_DIAGRAM_EVENTS[key], key[-1]
+    markdown, _figure = itt_diagrams[lang][key]
+    p = fmt.p_relation(default_results.itt.events[event].logrank.p_value, lang)
+    shares = default_results.itt.events[event].shares.set_index(["arm", "day"])["cum_share_pct"]
+    offered = f"{g['groups.treatment_arm']} {fmt.percent(shares['actor', 100], lang)} %"
+    assert f"{g['diagram_word']} B{number} {g[f'diagrams.{key}']}" in markdown
+    assert f"![{fmt.markdown_literal(g['diagrams.alt'].split('{')[0])}" in markdown
+    assert fmt.markdown_literal(offered) in markdown
+    assert fmt.markdown_literal(g.fill("diagrams.ITT_note", p=p)) in markdown
+    assert fmt.markdown_literal(source_line(default_results, g)) in markdown
+    assert f"{key.lower()}-{lang}.svg" in markdown
+
+
+def test_itt_diagrams_cope_with_points_hidden_by_disclosure_control(
+    default_results, itt_diagrams, tmp_path
+) -> None:
+    """With 300 as the limit the tails are hidden: the curves stop early and the counts
+    there print "..", while day 0 shows the arms as before."""
+    protected = _itt_diagrams(protect(default_results, 300), "sv", tmp_path)
+    for key, (_markdown, figure) in protected.items():
+        ydata = np.concatenate([line.get_ydata() for line in figure.axes[0].get_lines()])
+        assert np.isnan(ydata).any() and not np.isnan(ydata).all(), key
+        assert ".." in [t.get_text() for t in figure.axes[1].texts], key
+        assert _at_risk_on_day_0(figure) == _at_risk_on_day_0(itt_diagrams["sv"][key][1])
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])

@@ -81,9 +81,9 @@ def test_the_randomised_comparison_has_one_row_per_event(exported) -> None:
         assert (row["n"], row["events"]) == (total["n"], total["events"])
 
 
-def test_time_varying_models_have_the_terms_of_b5_and_b6(exported) -> None:
+def test_time_varying_models_have_the_terms_of_b5_b6_and_t7(exported) -> None:
     document = exported[0]
-    for key in ("B5", "B6"):
+    for key in ("B5", "B6", "T7"):
         assert [r["term"] for r in document[f"TV_{key}"]] == [r["term"] for r in document[key]]
 
 

@@ -32,13 +32,15 @@ TITLES = {
         *("Figur 1", "Tabell 1", "Figur 2", "Tabell 2", "Tabell 3", "Tabell 4", "Diagram 1"),
         *("Tabell 5", "Diagram 2", "Tabell 6", "Diagram 3", "Tabell 7"),
         *("Tabell B1", "Tabell B2", "Tabell B3", "Tabell B4", "Tabell B5", "Tabell B6"),
-        *("Tabell B7", "Tabell B8", "Tabell B9"),
+        *("Tabell B7", "Diagram B1", "Diagram B2", "Diagram B3"),
+        *("Tabell B8", "Tabell B9", "Tabell B10"),
     ],
     "en": [
         *("Figure 1", "Table 1", "Figure 2", "Table 2", "Table 3", "Table 4", "Diagram 1"),
         *("Table 5", "Diagram 2", "Table 6", "Diagram 3", "Table 7"),
         *("Table B1", "Table B2", "Table B3", "Table B4", "Table B5", "Table B6"),
-        *("Table B7", "Table B8", "Table B9"),
+        *("Table B7", "Diagram B1", "Diagram B2", "Diagram B3"),
+        *("Table B8", "Table B9", "Table B10"),
     ],
 }
 
@@ -173,7 +175,8 @@ def test_the_audit_trail_and_figures_are_kept(rendered) -> None:
     for lang in ("sv", "en"):
         assert (out / lang / "report.ipynb").is_file()
         figures = sorted(p.name for p in (out / lang / "figures").iterdir())
-        assert figures == [f"{stem}-{lang}.svg" for stem in ("d1", "d2", "d3", "f1", "f2")]
+        stems = ("d1", "d2", "d3", "f1", "f2", "itt_d1", "itt_d2", "itt_d3")
+        assert figures == [f"{stem}-{lang}.svg" for stem in stems]
     assert rendered.tables_json.is_file() and rendered.tables_xlsx.is_file()
     assert not (out / "results.pkl").exists()
 
@@ -181,7 +184,7 @@ def test_the_audit_trail_and_figures_are_kept(rendered) -> None:
 def test_the_html_embeds_every_figure_as_svg(rendered) -> None:
     for lang, files in rendered.documents.items():
         html = files["html"].read_text(encoding="utf-8")
-        assert html.count('src="data:image/svg+xml;base64,') == 5, lang
+        assert html.count('src="data:image/svg+xml;base64,') == 8, lang
         assert "figures/" not in html, "no figure is linked rather than embedded"
 
 
@@ -199,7 +202,8 @@ def test_the_pdf_draws_every_figure_as_vectors(rendered) -> None:
     """Typst draws the SVGs into the pages: the figures' colours are set on their pages."""
     for lang, files in rendered.documents.items():
         pages = [_colours_drawn(page) for page in PdfReader(files["pdf"]).pages]
-        assert sum(COLORS[1] in colours for colours in pages) == 4, lang  # D1–D3 and F1
+        # D1–D3, F1 and the randomised comparison's B1–B3, each on a page of its own
+        assert sum(COLORS[1] in colours for colours in pages) == 7, lang
         assert sum(BOX_FACE in colours for colours in pages) == 1, lang  # F2
 
 

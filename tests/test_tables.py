@@ -143,3 +143,20 @@ def test_the_cox_note_names_only_the_covariates_the_model_controls_for(
 )
 def test_the_left_out_note_agrees_with_its_count(glossaries, lang, n, expected) -> None:
     assert glossaries[lang].fill_count("left_out_note", n, reasons="").startswith(expected)
+
+
+def test_b1_shows_each_test_once(default_results, glossaries) -> None:
+    """B1's p-values: the t-test and the rank test on the age rows, and each categorical
+    variable's one chi-square test on its heading row, in bold with the heading; a
+    category's row has none (its variable's test is not a test of the category)."""
+    table = build_table("B1", default_results, glossaries["en"])
+    mean, median, sd = table.rows[:3]
+    assert mean[-1] and median[-1] and mean[-1] != median[-1] and sd[-1] == ""
+    frame = default_results.balance_by_arm.set_index(["variable", "category"])
+    sex = next(i for i, row in enumerate(table.rows) if row[0] == glossaries["en"].column("sex"))
+    assert table.rows[sex][1:-1] == ("", "", "") and sex in table.bold_rows
+    assert table.rows[sex][-1] == fmt.p_value(frame.loc[("sex", "women"), "p_value"], "en")
+    assert table.rows[sex + 1][-1] == "" and table.rows[sex + 2][-1] == ""
+    p_cells = [row[-1] for row in table.rows if row[-1]]
+    assert len(p_cells) == 10, "two tests of age and one per categorical variable"
+    assert "Mann–Whitney U" in table.notes[0] and "chi-square test over all" in table.notes[0]

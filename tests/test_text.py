@@ -4,7 +4,9 @@ The Markdown templates in ``reports/text/<lang>/`` are rendered with the context
 generated dataset. Swedish and English must have the same sections, the same headings
 and the same numbers (the English is a translation, not another text); nothing may be
 left unfilled; and the words that describe the results must follow the data, so a
-dataset with reversed effects gives other words.
+dataset with reversed effects gives other words. They follow what is printed: a hazard
+ratio is higher or lower only where its stars say it is significant at 5 %, one that was
+not estimated says so, and shares and days are compared as they print.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from rehabstats.glossary import Glossary
 from rehabstats.population import EVENTS, derive_cohort
-from rehabstats.results import DatasetInfo, compute_results
+from rehabstats.results import DatasetInfo, Results, analyse, compute_results
 from rehabstats.synth import SCENARIOS, generate
-from rehabstats.text import Words, render_section, text_context
+from rehabstats.text import Words, comparison, render_section, robustness, text_context
 from rehabstats.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +35,8 @@ EDITION = ROOT / "reports" / "edition.yaml"
 LANGS = ("sv", "en")
 N, SEED = 4188, 3
 REVERSED = "reversed"
+# A small study, in which few hazard ratios are significant.
+SMALL_N, SMALL_SEED = 300, 7
 
 # Section files in report order, with the level and text of their first heading.
 SECTIONS = {
@@ -104,12 +109,17 @@ def edition(lang: str) -> dict:
     return {k: v[lang] if isinstance(v, dict) and lang in v else v for k, v in raw.items()}
 
 
-def render_all(scenario: str) -> dict:
-    """Context and rendered sections per language for generate(N, SEED, scenario)."""
+def render_all(scenario: str, n: int = N, seed: int = SEED) -> dict:
+    """Context and rendered sections per language for generate(n, seed, scenario)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, typed = validate(generate(N, seed=SEED, scenario=scenario))
-        results = compute_results(derive_cohort(typed), DatasetInfo("register.csv", N, "x"))
+        _, typed = validate(generate(n, seed=seed, scenario=scenario))
+        results = compute_results(derive_cohort(typed), DatasetInfo("register.csv", n, "x"))
+    return render_results(results)
+
+
+def render_results(results: Results) -> dict:
+    """Context and rendered sections per language for ``results``."""
     rendered = {}
     for lang in LANGS:
         context = text_context(results, Glossary.load(GLOSSARY_DIR, lang), edition(lang))
@@ -130,9 +140,31 @@ def reversed_() -> dict:
     return render_all(REVERSED)
 
 
+@pytest.fixture(scope="module")
+def small() -> dict:
+    return render_all("default", SMALL_N, SMALL_SEED)
+
+
+@pytest.fixture(scope="module")
+def refused() -> dict:
+    """The corpus file in which nobody started a measure: B5, B6 and Tabell 7 refused."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return render_results(
+            analyse(ROOT / "tests" / "data" / "bad" / "no_measure_for_anyone.csv")
+        )
+
+
 @pytest.fixture(scope="module", params=["default", REVERSED])
 def rendered(request) -> dict:
     """Both datasets, for checks that must hold on any data."""
+    name = "reversed_" if request.param == REVERSED else request.param
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="module", params=["default", REVERSED, "small", "refused"])
+def any_data(request) -> dict:
+    """Every dataset, for the words that must follow the printed results."""
     name = "reversed_" if request.param == REVERSED else request.param
     return request.getfixturevalue(name)
 
@@ -279,4 +311,163 @@ def test_no_placeholder_sits_in_a_code_span(lang):
 def test_a_hazard_ratio_is_put_in_words_as_large_as_it_is(ratio, sv, en):
     """ "Dubbelt så hög" only where it is: 6,81 is more than six times, not "more than twice"."""
     for lang, expected in (("sv", sv), ("en", en)):
-        assert Words(Glossary.load(GLOSSARY_DIR, lang)).ratio(ratio) == expected
+        assert Words(Glossary.load(GLOSSARY_DIR, lang)).ratio(ratio, 0.001) == expected
+
+
+@pytest.mark.parametrize(
+    ("ratio", "p_value", "status", "sv", "en"),
+    [
+        (1.04, 0.62, "estimated", "inte signifikant skild", "not significantly different"),
+        (2.96, 0.051, "estimated", "inte signifikant skild", "not significantly different"),
+        (0.70, 0.049, "estimated", "lägre", "lower"),
+        (1.003, 0.001, "estimated", "lika hög", "as high"),  # prints 1,00
+        (float("nan"), float("nan"), "not_estimated", "okänd", "unknown"),
+        (float("nan"), float("nan"), "not_shown", "inte redovisad", "not reported"),
+    ],
+)
+def test_a_hazard_ratio_is_higher_or_lower_only_where_it_is_significant(
+    ratio, p_value, status, sv, en
+):
+    for lang, expected in (("sv", sv), ("en", en)):
+        words = Words(Glossary.load(GLOSSARY_DIR, lang))
+        assert words.ratio(ratio, p_value, status) == expected
+        assert words.significant(float("nan")) in ("inte möjlig att pröva", "not possible to test")
+
+
+def test_shares_and_days_are_compared_as_they_print():
+    """97,4 and 96,6 both print 97: "lika hög", not "högre"; half up, 48,5 prints 49."""
+    assert comparison(97.4, 96.6) == "same"
+    assert comparison(48.5, 48.4) == "higher"
+    assert comparison(1.004, 0.996, decimals=2) == "same"
+    assert Words(Glossary.load(GLOSSARY_DIR, "en")).days(46.6, 47.4) == "the same"
+
+
+# A word for a hazard ratio and the parenthesis after it in the same sentence, which
+# quotes the ratio.
+RATIO_WORD = {
+    "sv": re.compile(
+        r"\b(högre|lägre|så hög|lika hög|inte signifikant skild|okänd|inte redovisad)\b"
+        r"[^().\n]*?\(([^()]*)\)"
+    ),
+    "en": re.compile(
+        r"\b(higher|lower|as high|not significantly different|unknown|not reported)\b"
+        r"[^().\n]*?\(([^()]*)\)"
+    ),
+}
+QUOTED_RATIO = re.compile(r"^(?:hasardkvot |hazard ratio )?\d+[.,]\d\d(\**)$")
+NOT_DIFFERENT = {"sv": "inte signifikant skild", "en": "not significantly different"}
+UNKNOWN = {"sv": "okänd", "en": "unknown"}
+NOT_ESTIMATED = {"sv": "kunde inte skattas", "en": "could not be estimated"}
+
+
+def ratio_words(text: str, lang: str) -> list[tuple[str, str]]:
+    """Each ratio put in words in ``text``: the word and what its parenthesis quotes."""
+    return RATIO_WORD[lang].findall(text.replace("\\", ""))
+
+
+def test_a_ratio_called_higher_or_lower_is_significant_at_5_per_cent(any_data):
+    """The printed stars decide: ** or *** (p < 0,05) beside "higher"/"lower"/"… as high",
+    none or * beside "not significantly different"; "could not be estimated" beside
+    "unknown", never a word of significance."""
+    for lang in LANGS:
+        for name, text in any_data[lang]["sections"].items():
+            for word, quoted in ratio_words(text, lang):
+                ratio = QUOTED_RATIO.match(quoted)
+                if ratio and word == NOT_DIFFERENT[lang]:
+                    assert len(ratio.group(1)) <= 1, (lang, name, word, quoted)
+                elif ratio:
+                    assert len(ratio.group(1)) >= 2, (lang, name, word, quoted)
+                if quoted.endswith(NOT_ESTIMATED[lang]):
+                    assert word == UNKNOWN[lang], (lang, name, word, quoted)
+
+
+def test_the_words_of_every_ratio_follow_its_test(any_data):
+    """In the context: not significant → "not significantly different"; not estimated →
+    "unknown" and "could not be estimated", never "not significant"."""
+    for lang in LANGS:
+        context = any_data[lang]["context"]
+        ratios = [r for model in context["cox"].values() for r in model.values()]
+        ratios += list(context["itt"].values())
+        for ratio in (r for r in ratios if r["hr"] != "ref"):
+            if not ratio["estimated"]:
+                assert ratio["word"] != NOT_DIFFERENT[lang]
+                assert ratio["significant"] not in ("inte signifikant", "not significant")
+            elif not ratio["is_significant"]:
+                assert ratio["word"] == NOT_DIFFERENT[lang]
+
+
+def test_a_refused_model_is_said_not_to_have_been_estimated(refused):
+    sv, en = (refused[lang]["sections"]["summary"] for lang in LANGS)
+    assert "risken att påbörja en insats okänd i försöksgruppen (hasardkvoten kunde inte" in sv
+    assert "measure is unknown in the treatment group (the hazard ratio could not be" in en
+
+
+def test_a_small_study_calls_few_ratios_higher_or_lower(small):
+    """300 cases: most of the summary's ratios are not significant, and read so."""
+    en = small["en"]["sections"]["summary"]
+    words = [word for word, quoted in ratio_words(en, "en") if QUOTED_RATIO.match(quoted)]
+    assert words.count(NOT_DIFFERENT["en"]) >= 5, words
+
+
+SHARES = re.compile(
+    r"In the control group, (\d+) per cent of the cases [^.]*\. Compared with the control "
+    r"group, the share was ([a-z ]+) in the treatment group \((\d+) per cent\) and "
+    r"([a-z ]+) in the declined group \((\d+) per cent\)"
+)
+SHARE_WORDS = {"higher": 1, "lower": -1, "as high": 0}
+
+
+def test_shares_are_compared_as_printed_in_the_text(any_data):
+    for event in EVENTS:
+        text = any_data["en"]["sections"][f"results_{event}"]
+        control, *compared = SHARES.search(text).groups()
+        for word, share in zip(compared[::2], compared[1::2], strict=True):
+            difference = int(share) - int(control)
+            assert SHARE_WORDS[word] == (difference > 0) - (difference < 0), (event, word)
+
+
+def test_b1_s_tests_are_counted_once_each(default):
+    """Appendix 1 counts B1's tests, not its rows: 10 tests (two of age, one per variable)."""
+    context = default["en"]["context"]
+    assert context["balance"]["n_tests"] == "10"
+    sv, en = (default[lang]["sections"]["appendix1"] for lang in LANGS)
+    k = context["balance"]["n_significant"]
+    assert f"Här är p-värdet under 0,05 i {k} av 10 test." in sv
+    assert f"Here the p-value is below 0.05 in {k} of the 10 tests." in en
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_test_in_appendix_1_is_singular(default, lang):
+    context = copy.deepcopy(default[lang]["context"])
+    context["balance"] |= {"n_tests": "1", "n_significant": "0"}
+    text = render_section(TEXT_DIR / lang, "appendix1", context)
+    assert ("i 0 av 1 test." if lang == "sv" else "in 0 of the 1 test.") in text
+
+
+@pytest.mark.parametrize(
+    ("fixed", "varying", "verdict"),
+    [
+        ((6.81, 1e-9), (0.74, 0.004), "turns"),
+        ((6.81, 1e-9), (1.30, 0.20), "vanishes"),
+        ((6.81, 1e-9), (1.80, 0.01), "holds"),
+        ((0.60, 0.01), (0.70, 0.03), "holds"),
+        ((1.20, 0.30), (0.50, 0.001), "none"),  # no significant finding to check
+        ((1.50, float("nan")), (0.50, 0.001), "none"),  # a refused fixed model
+    ],
+)
+def test_a_finding_survives_its_time_varying_refit_only_if_it_is_still_there(
+    fixed: tuple[float, float], varying: tuple[float, float], verdict: str
+) -> None:
+    def row(values: tuple[float, float]) -> pd.Series:
+        return pd.Series({"hazard_ratio": values[0], "p_value": values[1]})
+
+    assert robustness(row(fixed), row(varying)) == verdict
+
+
+def test_the_summary_says_the_timing_finding_turns_on_the_default_data(default) -> None:
+    """Tabell 7's early-meeting advantage (6,81***) reverses with time-varying meetings."""
+    for lang, phrase in (("sv", "resultatet om tidpunkten vänds"), ("en", "is reversed")):
+        assert default[lang]["context"]["robust"]["meeting_0_30"] == "turns"
+        assert phrase in default[lang]["sections"]["summary"]
+        assert "står sig inte" in default["sv"]["sections"]["conclusions"]
+        assert "does not survive" in default["en"]["sections"]["conclusions"]

@@ -122,9 +122,9 @@ def models(cases: pd.DataFrame) -> dict[str, CoxResult]:
     return tv_cox_models(cases)
 
 
-def test_the_layout_and_sample_are_b5s_and_b6s(models, default_results) -> None:
-    assert list(models) == ["TV_B5", "TV_B6"]
-    for key in ("B5", "B6"):
+def test_the_layout_and_sample_are_b5s_b6s_and_tabell_7s(models, default_results) -> None:
+    assert list(models) == ["TV_B5", "TV_B6", "TV_T7"]
+    for key in ("B5", "B6", "T7"):
         ours, fixed = models[f"TV_{key}"], default_results.cox[key]
         assert ours.converged and ours.notes == ()
         assert list(ours.table.columns) == TABLE_COLUMNS
@@ -225,6 +225,19 @@ def test_hazard_ratios_agree_with_statsmodels(
         assert (ours.loc[term, "ci_low"], ours.loc[term, "ci_high"]) == pytest.approx(
             (low, high), rel=1e-4
         ), term
+
+
+def test_tv_t7_is_tv_b6_against_the_last_window(models: dict[str, CoxResult]) -> None:
+    """As Tabell 7 is B6 in other coordinates: a window's ratio against 91+ is TV_B6's
+    ratio for it over TV_B6's for 91+, and yes/no carries TV_B6's 91+ ratio."""
+    b6 = models["TV_B6"].table.set_index("term")["hazard_ratio"]
+    t7 = models["TV_T7"].table.set_index("term")["hazard_ratio"]
+    for e in ("meeting", "plan"):
+        late = b6[f"{e}_window:91+"]
+        assert t7[f"{e}:yes"] == pytest.approx(late, rel=1e-5)
+        for window in ("0-30", "31-60", "61-90"):
+            term = f"{e}_window:{window}"
+            assert t7[term] == pytest.approx(b6[term] / late, rel=1e-5), term
 
 
 def test_no_measure_before_a_meeting_is_refused(frame: pd.DataFrame) -> None:
