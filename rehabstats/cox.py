@@ -22,7 +22,7 @@ the model is refused.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -338,15 +338,37 @@ class _Estimates:
 def _fit(
     design: pd.DataFrame, duration: str, event: str
 ) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
-    """lifelines' estimates, or None and why; other warnings as notes.
+    """lifelines' estimates of ``design``, or None and why; other warnings as notes.
+
+    ``batch_mode=True`` takes lifelines' vectorised Efron computation also for the
+    small samples where its size heuristic would loop over the rows: the same estimates
+    to round-off, a third less time at the report's size.
+    """
+    # lifelines takes a second to import: only when fitting, not to read results.
+    from lifelines import CoxPHFitter
+
+    def fitted(step: float) -> object:
+        fitter = CoxPHFitter(penalizer=0.0)
+        options = {"step_size": step}
+        return fitter.fit(design, duration, event, batch_mode=True, fit_options=options)
+
+    return fit_with_retries(fitted)
+
+
+def fit_with_retries(
+    fitted: Callable[[float], object],
+) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
+    """The estimates of a lifelines fit, ``fitted(step)``, or None and why; other
+    warnings as notes.
 
     Tried with each of ``STEP_SIZES`` until a fit converges, with a note saying which
     step it took and why the larger ones failed. Refused when none converges, with the
-    last failure's code and every step's message.
+    last failure's code and every step's message. Shared by every Cox fit of the report,
+    with fixed and with time-varying covariates.
     """
     failures: list[tuple[float, CoxRefusal]] = []
     for step in STEP_SIZES:
-        estimates, failure, notes = _fit_with_step(design, duration, event, step)
+        estimates, failure, notes = _fit_with_step(fitted, step)
         if estimates is not None:
             return estimates, None, [*_retry_notes(failures, step), *notes]
         failures.append((step, failure))
@@ -369,26 +391,20 @@ def _failure_text(failures: Sequence[tuple[float, CoxRefusal]]) -> str:
 
 
 def _fit_with_step(
-    design: pd.DataFrame, duration: str, event: str, step: float
+    fitted: Callable[[float], object], step: float
 ) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
     """One lifelines fit with Newton-Raphson step size ``step``: as :func:`_fit` returns.
 
     The fit runs on one BLAS thread: on large samples lifelines makes one small matrix
     product per distinct day, and threaded BLAS then spends its time waking threads;
     with another busy process on the machine a fit took 17 times as long
-    (benchmarks/README.md). ``batch_mode=True`` takes lifelines' vectorised Efron
-    computation also for the small samples where its size heuristic would loop over
-    the rows: the same estimates to round-off, a third less time at the report's size.
+    (benchmarks/README.md).
     """
-    # lifelines takes a second to import: only when fitting, not to read results.
-    from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
 
     with _recorded_warnings() as caught, threadpool_limits(1, "blas"):
         try:
-            fitter = CoxPHFitter(penalizer=0.0).fit(
-                design, duration, event, batch_mode=True, fit_options={"step_size": step}
-            )
+            fitter = fitted(step)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
             return None, CoxRefusal("not_fitted", detail=_plain(error)), []
     messages = _convergence_messages(caught)

@@ -34,10 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from rehabstats.cox import (
-    FIT_FAILURE_WARNINGS,
     GROUP,
     MEASURE_EVENTS,
     MODEL1_TERMS,
@@ -47,16 +45,14 @@ from rehabstats.cox import (
     CoxRefusal,
     CoxResult,
     Term,
-    _convergence_messages,
     _design,
-    _plain,
-    _recorded_warnings,
     _refused,
     _rows,
     _sample,
     _window,
     _yes_no,
     covariate_terms,
+    fit_with_retries,
     model_frame,
 )
 
@@ -122,25 +118,19 @@ def counting_process(frame: pd.DataFrame, terms: Sequence[Term]) -> pd.DataFrame
 
 def _fit_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, CoxRefusal | None, list[str]]:
     """lifelines' ``summary`` of the counting-process fit, or None and why; warnings as
-    notes. Refusals and warnings are read as in cox.py's fits (one BLAS thread too)."""
+    notes. Fitted, retried and refused exactly as cox.py's fits
+    (:func:`cox.fit_with_retries`)."""
     # lifelines takes a second to import: only when fitting.
     from lifelines import CoxTimeVaryingFitter
-    from lifelines.exceptions import ConvergenceError
 
     data = rows.drop(columns="case")
-    with _recorded_warnings() as caught, threadpool_limits(1, "blas"):
-        try:
-            fitter = CoxTimeVaryingFitter(penalizer=0.0).fit(data, EVENT, "start", "stop")
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
-            return None, CoxRefusal("not_fitted", detail=_plain(error)), []
-    messages = _convergence_messages(caught)
-    failures = [m for m in messages if m.startswith(FIT_FAILURE_WARNINGS)]
-    if failures:
-        return None, CoxRefusal("not_converged", detail=failures[0]), []
-    summary = fitter.summary
-    if not np.isfinite(summary[["coef", "se(coef)"]].to_numpy()).all():
-        return None, CoxRefusal("non_finite"), []
-    return summary, None, messages
+
+    def fitted(step: float) -> object:
+        fitter = CoxTimeVaryingFitter(penalizer=0.0)
+        return fitter.fit(data, EVENT, "start", "stop", fit_options={"step_size": step})
+
+    estimates, refusal, notes = fit_with_retries(fitted)
+    return (None if estimates is None else estimates.summary), refusal, notes
 
 
 def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
