@@ -42,6 +42,7 @@ _HOMES = {
     "ContractError": "rehabstats.contract",
     "EmptyGroupsError": "rehabstats.population",
     "DataFileError": "rehabstats.errors",
+    "EditionError": "rehabstats.errors",
     "OptionError": "rehabstats.errors",
     "RenderError": "rehabstats.errors",
     "ResourceError": "rehabstats.errors",

@@ -75,6 +75,7 @@ def _tables(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from rehabstats.edition import cover_warning
     from rehabstats.pipeline import render_report
 
     if args.by:
@@ -95,6 +96,8 @@ def _render(args: argparse.Namespace) -> int:
         for form, path in files.items():
             print(f"{lang} {form}: {path}")
     print(f"tables: {report.tables_json}, {report.tables_xlsx}")
+    if warning := cover_warning(args.data, args.edition, args.lang):
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -102,6 +105,7 @@ def _render_by(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from rehabstats.batch import render_by
+    from rehabstats.edition import cover_warning
     from rehabstats.pipeline import RenderOptions
 
     options = RenderOptions(
@@ -112,6 +116,8 @@ def _render_by(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         print(f"{outcome.value}: {outcome.folder or outcome.problem}")
     print(f"index: {index}")
+    if warning := cover_warning(args.data, args.edition, args.lang):
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

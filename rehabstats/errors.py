@@ -11,6 +11,7 @@ a bug in rehabstats still shows as a traceback::
     ├── OptionError         an unknown language, format, engine, column, scenario …
     ├── RenderError         a notebook could not be executed or turned into a report
     └── ResourceError       a file of the report's content is missing
+        └── EditionError        the edition file cannot be used (rehabstats.edition)
 
 The two contract errors live beside the report they carry; the rest live here, so that
 catching them imports nothing heavy.
@@ -27,6 +28,20 @@ class RehabstatsError(Exception):
 
 class ResourceError(RehabstatsError):
     """A file of the report's content (prose, glossary, edition, notebook) is missing."""
+
+
+class EditionError(ResourceError):
+    """The edition file cannot be used: every problem at once, each with its key and the
+    form expected. ``problems`` holds them, one line each."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "".join(f"\n  {path}: {problem}" for problem in problems)
+        super().__init__(
+            f"the edition file cannot be used ({len(problems)} problem(s)); "
+            f"nothing was rendered:{lines}"
+        )
 
 
 class DataFileError(RehabstatsError):

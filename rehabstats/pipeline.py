@@ -11,7 +11,6 @@ in ``<out>.failed/`` and the error names the failing cell.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -23,7 +22,8 @@ from pathlib import Path
 
 from rehabstats import formatting as fmt
 from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
-from rehabstats.errors import OptionError, RenderError, ResourceError
+from rehabstats.edition import edition_for, front_matter, load_edition
+from rehabstats.errors import OptionError, RenderError
 from rehabstats.export import write_exports
 from rehabstats.glossary import Glossary
 from rehabstats.render import (
@@ -35,7 +35,6 @@ from rehabstats.render import (
     started_kernel,
 )
 from rehabstats.results import Results, analyse
-from rehabstats.yamlfile import read_yaml
 
 # The default report content: reports/ in a checkout, package data in a wheel.
 REPORTS_DIR = Path(str(resources.files("rehabstats.reports")))
@@ -61,47 +60,6 @@ class RenderedReport:
     tables_xlsx: Path
 
 
-def load_edition(path: Path | None = None) -> dict:
-    """The edition metadata (``reports/edition.yaml`` unless another file is named).
-
-    A missing file is a ResourceError naming it, not a traceback.
-    """
-    path = Path(path or REPORTS_DIR / "edition.yaml")
-    if not path.is_file():
-        raise ResourceError(f"{path}: the edition file is missing; check the path")
-    return read_yaml(path)
-
-
-def edition_for(edition: dict, lang: str) -> dict:
-    """The edition metadata in one language: per-language entries resolved."""
-
-    def pick(value: object) -> object:
-        if isinstance(value, dict) and lang in value:
-            return value[lang]
-        return value
-
-    return {key: pick(value) for key, value in edition.items()}
-
-
-def front_matter(edition: dict, glossary: Glossary) -> dict:
-    """The notebook's YAML front matter for one language (cover, TOC, running header)."""
-    date = dt.date.fromisoformat(str(edition["date"]))
-    optional = {key: edition[key] for key in ("contact",) if edition.get(key)}
-    return {
-        "title": edition["title"],
-        "subtitle": edition["subtitle"],
-        "series": edition["series"],
-        "number": edition["number"],
-        "publisher": edition["publisher"],
-        "author": list(edition.get("author", [])),
-        "date": fmt.date(date, glossary.lang),
-        "lang": glossary.lang,
-        "toc-title": glossary["toc_title"],
-        "running-header": edition.get("running-header", edition["title"]),
-        **optional,
-    }
-
-
 def _check_languages(langs: Sequence[str], reports_dir: Path) -> None:
     """Refuse a language rehabstats cannot write, or one the report's content lacks.
 
@@ -114,7 +72,7 @@ def _check_languages(langs: Sequence[str], reports_dir: Path) -> None:
 
 
 def _render_language(
-    results_ready: Future[Path],
+    results_ready: Future[tuple[Path, str]],
     lang: str,
     staging: Path,
     edition: dict,
@@ -124,15 +82,18 @@ def _render_language(
 
     The kernel starts, and imports the report's modules, while the results are being
     computed; it is shut down as soon as the notebook has run (or the results failed).
+    ``results_ready`` gives the stored results and the data file's SHA-256, which
+    decides whether the edition's note on its data applies.
     """
     work = staging / lang
     work.mkdir(parents=True)
-    edition_lang = edition_for(edition, lang)
     with started_kernel(work, preload=NOTEBOOK_IMPORTS) as kernel:
+        results, data_sha256 = results_ready.result()
+        edition_lang = edition_for(edition, lang, data_sha256)
         notebook = execute_notebook(
             options.reports_dir / NOTEBOOK,
             {
-                "results": str(results_ready.result()),
+                "results": str(results),
                 "lang": lang,
                 "reports_dir": str(options.reports_dir),
                 "figures_dir": str(work / "figures"),
@@ -197,12 +158,13 @@ class RenderOptions:
         """Refuse an unknown language, format or engine, or a missing file, before any work.
 
         Raises OptionError, or ResourceError when the report's content lacks a language
-        or the edition file is missing (``--by`` checks once, not in every process).
+        or the edition file is missing, EditionError when it cannot be used (``--by``
+        checks once, not in every process).
         """
         _check_languages(self.langs, self.reports_dir)
         check_formats(self.formats)
         check_engine(self.engine)
-        load_edition(self.edition_path)
+        load_edition(self.edition_path, self.langs)
 
 
 def render_results(
@@ -220,11 +182,11 @@ def render_results(
     """
     out = Path(out).resolve()
     options.check()
-    edition = load_edition(options.edition_path)
+    edition = load_edition(options.edition_path, options.langs)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = _staging_folder(out)
     results_path = staging / "results.pkl"
-    results_ready: Future[Path] = Future()
+    results_ready: Future[tuple[Path, str]] = Future()
     try:
         with ThreadPoolExecutor(max_workers=len(options.langs)) as pool:
             futures = {
@@ -238,7 +200,7 @@ def render_results(
             except BaseException:
                 results_ready.set_exception(CancelledError("the results could not be computed"))
                 raise
-            results_ready.set_result(results_path)
+            results_ready.set_result((results_path, results.dataset.sha256))
             progress("writing tables.json and tables.xlsx")
             tables_json, tables_xlsx = write_exports(results, staging)
             progress(f"executing and rendering the report in {', '.join(options.langs)}")
@@ -320,6 +282,8 @@ def render_report(
         An unknown language, format or engine; raised before any work.
     ResourceError
         A file of the report's content, or the edition file, is missing.
+    EditionError
+        The edition file cannot be used; ``error.problems`` names each key at fault.
     DataFileError
         ``data`` cannot be read as a table.
     ContractError

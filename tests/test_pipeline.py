@@ -13,14 +13,7 @@ import nbformat
 import pytest
 
 from rehabstats.errors import OptionError, ResourceError
-from rehabstats.glossary import Glossary
-from rehabstats.pipeline import (
-    REPORTS_DIR,
-    edition_for,
-    front_matter,
-    load_edition,
-    render_report,
-)
+from rehabstats.pipeline import REPORTS_DIR, render_report
 from rehabstats.render import RenderError
 
 
@@ -125,12 +118,3 @@ def test_two_runs_give_the_same_export_and_the_same_documents(
         texts = [run.documents[lang]["html"].read_text(encoding="utf-8") for run in runs]
         without_time = [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<time>", t) for t in texts]
         assert without_time[0] == without_time[1]
-
-
-def test_the_cover_carries_a_contact_line_only_when_the_edition_gives_one() -> None:
-    glossary = Glossary.load(REPORTS_DIR / "glossary", "en")
-    edition = edition_for(load_edition(), "en")
-    assert "contact" not in front_matter(edition, glossary)
-    with_contact = front_matter({**edition, "contact": "Anna Andersson, 010-116 90 00"}, glossary)
-    assert with_contact["contact"] == "Anna Andersson, 010-116 90 00"
-    assert with_contact["publisher"] == "Swedish Social Insurance Agency, Analysis and Forecasting"
