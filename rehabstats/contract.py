@@ -11,19 +11,55 @@ from dataclasses import dataclass, field
 from rehabstats.errors import RehabstatsError
 
 
+def _rows(count: int) -> str:
+    """``count`` rows in words: "1 row", "40 rows"."""
+    return f"{count} {'row' if count == 1 else 'rows'}"
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """One distinct value that breaks a rule, as written: how many rows, a few case ids."""
+
+    value: str
+    count: int
+    examples: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+        return f"{self.value!r} ({_rows(self.count)}{where})"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One broken rule: which column, which rule, how many rows, a few example case ids."""
+    """One broken rule: which column, which rule, how many rows, a few example case ids.
+
+    A rule about the value in a cell (an unknown category, an unreadable date, an age
+    out of range) gives ``values`` instead of ``examples``: each distinct bad value with
+    its rows, most rows first, and how many more distinct values there are
+    (``more_values``) beyond those listed.
+    """
 
     column: str
     rule: str
     count: int
     examples: tuple[str, ...] = ()
+    values: tuple[BadValue, ...] = ()
+    more_values: int = 0
 
     def __str__(self) -> str:
-        rows = "row" if self.count == 1 else "rows"
-        where = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
-        return f"{self.column}: {self.rule} — {self.count} {rows}{where}"
+        head = f"{self.column}: {self.rule} — {_rows(self.count)}"
+        if self.values:
+            return f"{head}, {self._distinct()}"
+        return f"{head} (e.g. {', '.join(self.examples)})" if self.examples else head
+
+    def _distinct(self) -> str:
+        """The distinct bad values: "3 distinct values: 'X' (40 rows, e.g. …), …"."""
+        n = len(self.values) + self.more_values
+        listed = ", ".join(str(v) for v in self.values)
+        if self.more_values:
+            rest = self.count - sum(v.count for v in self.values)
+            listed += f", and {self.more_values} more ({_rows(rest)})"
+        return f"{n} distinct {'value' if n == 1 else 'values'}: {listed}"
 
 
 @dataclass(frozen=True)

@@ -539,12 +539,17 @@ def covariate_terms() -> tuple[Term, ...]:
     )
 
 
-def _covariate_dtypes() -> dict[str, pd.CategoricalDtype]:
-    """Each covariate's categories in the dictionary's order."""
+def _covariate_dtypes(cases: pd.DataFrame) -> dict[str, pd.CategoricalDtype]:
+    """Each covariate's categories in the dictionary's order: those the tables of
+    ``cases`` list (of the counties, only those the cases have)."""
     dictionary = load_dictionary()
     age_groups = tuple(b.code for b in dictionary.age_bins)
     return {
-        name: pd.CategoricalDtype(age_groups if name == "age_group" else dictionary[name].codes)
+        name: pd.CategoricalDtype(
+            age_groups
+            if name == "age_group"
+            else dictionary[name].listed(set(cases[name].dropna().unique()))
+        )
         for name in COVARIATES
     }
 
@@ -584,7 +589,7 @@ def model_frame(cases: pd.DataFrame, events: Sequence[str]) -> pd.DataFrame:
     needed = [f"{e}_{part}" for e in events for part in ("days", "observed")]
     sample = cases.loc[usable, ["group", *COVARIATES, *needed]]
     frame = pd.DataFrame({"group": sample["group"].astype(pd.CategoricalDtype(GROUPS))})
-    for name, dtype in _covariate_dtypes().items():
+    for name, dtype in _covariate_dtypes(cases).items():
         frame[name] = _recoded(sample[name], dtype)
     for e in events:
         frame[f"{e}_days"] = sample[f"{e}_days"].astype(float)

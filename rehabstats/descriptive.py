@@ -8,10 +8,13 @@ chi-square test (without continuity correction) per categorical variable, of the
 of all its categories × arm, on each of the variable's rows (:func:`balance_tests` reads
 one p-value per test off the table).
 
-Every category of the data dictionary has its row, a category no case has too: a county
-missing from the register extract shows as 0. A report of one part of the file
-(``part``: a column and a code, from ``rehabstats render --by``) is the exception: the
-other categories of the column it is split by are outside the report, not empty.
+Every category of the data dictionary has its row, a category no case has too (a
+diagnosis nobody has shows as 0), except where the dictionary lists only the categories
+the data have (``only_present``): the counties are those of the studied cases, in the
+dictionary's order, since an extract covers some of Sweden's 21 counties, not all. A
+report of one part of the file (``part``: a column and a code, from ``rehabstats render
+--by``) lists only its own category of the column it is split by: the others are outside
+the report, not empty.
 """
 
 from __future__ import annotations
@@ -43,11 +46,11 @@ def _columns(cases: pd.DataFrame, by: str, levels: tuple[str, ...]) -> dict[str,
     return {**groups, "total": cases}
 
 
-def _codes(variable: str, part: tuple[str, str] | None) -> tuple[str, ...]:
-    """The categories of ``variable`` that the tables list (see the module doc)."""
+def _codes(variable: str, cases: pd.DataFrame, part: tuple[str, str] | None) -> tuple[str, ...]:
+    """The categories of ``variable`` that the tables of ``cases`` list (see the module doc)."""
     if part is not None and part[0] == variable:
         return (part[1],)
-    return load_dictionary()[variable].codes
+    return load_dictionary()[variable].listed(set(cases[variable].dropna().unique()))
 
 
 def _percent(indicator: pd.Series, whole: int) -> float:
@@ -64,7 +67,7 @@ def county_table(cases: pd.DataFrame, by: str, part: tuple[str, str] | None = No
     levels = ARMS if by == "arm_group" else GROUPS
     cases = cases[["county", by]]
     rows = []
-    for county in (*_codes("county", part), "total"):
+    for county in (*_codes("county", cases, part), "total"):
         members = cases if county == "total" else cases[cases["county"] == county]
         row = {"variable": "county", "category": county}
         row |= {g: _percent(members[by] == g, len(members)) for g in levels}
@@ -83,7 +86,7 @@ def _age_rows(columns: dict[str, pd.DataFrame]) -> list[dict]:
 def _category_rows(columns: dict[str, pd.DataFrame], part: tuple[str, str] | None) -> list[dict]:
     rows = []
     for variable in BALANCE_VARIABLES:
-        for code in _codes(variable, part):
+        for code in _codes(variable, columns["total"], part):
             row = {"variable": EXPORT_VARIABLE.get(variable, variable), "category": code}
             for c, members in columns.items():
                 row[c] = _percent(members[variable] == code, len(members))
@@ -157,7 +160,7 @@ def balance_by_arm(cases: pd.DataFrame, part: tuple[str, str] | None = None) -> 
     arm = pd.Categorical(cases["arm_group"], categories=ARMS).codes.astype(np.int64)
     age = _age_p_values(cases)
     by_variable = {
-        EXPORT_VARIABLE.get(v, v): _variable_p_value(cases[v], _codes(v, part), arm)
+        EXPORT_VARIABLE.get(v, v): _variable_p_value(cases[v], _codes(v, cases, part), arm)
         for v in BALANCE_VARIABLES
     }
     rows = table[["variable", "category"]].itertuples(index=False, name=None)

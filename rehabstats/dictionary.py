@@ -6,6 +6,7 @@ checks or labels data asks it rather than repeating column names and codes in co
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -44,6 +45,7 @@ class ColumnSpec:
     minimum: int | None = None
     maximum: int | None = None
     reference: str | None = None
+    only_present: bool = False
     description_sv: str = ""
     description_en: str = ""
     categories: tuple[Category, ...] = ()
@@ -52,6 +54,12 @@ class ColumnSpec:
     def codes(self) -> tuple[str, ...]:
         """The category codes in the dictionary's order."""
         return tuple(c.code for c in self.categories)
+
+    def listed(self, present: Collection[str]) -> tuple[str, ...]:
+        """The codes that results list, in the dictionary's order, given the codes the
+        data have (``present``): all of them, or only those present for an
+        ``only_present`` column (the counties of an extract)."""
+        return tuple(c for c in self.codes if not self.only_present or c in present)
 
     def spelling_map(self) -> dict[str, str]:
         """Lower-cased spelling → code, for every accepted spelling of every category."""
@@ -115,6 +123,7 @@ def _column(name: str, entry: dict) -> ColumnSpec:
         minimum=entry.get("min"),
         maximum=entry.get("max"),
         reference=None if entry.get("reference") is None else str(entry["reference"]),
+        only_present=bool(entry.get("only_present", False)),
         description_sv=entry.get("description_sv", ""),
         description_en=entry.get("description_en", ""),
         categories=tuple(_category(k, v) for k, v in entry.get("codes", {}).items()),
@@ -173,9 +182,15 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         if not col.categories:
             continue
         ref = f" Reference category in the Cox models: `{col.reference}`." if col.reference else ""
+        listed = (
+            ["The tables list only the categories the data have, in this order.", ""]
+            if col.only_present
+            else []
+        )
         lines += [
             f"### `{col.name}`{ref}",
             "",
+            *listed,
             "| code | Swedish | English | also accepted |",
             "|---|---|---|---|",
         ]

@@ -17,10 +17,15 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rehabstats.contract import ContractError, Problem, ValidationReport
+from rehabstats.contract import BadValue, ContractError, Problem, ValidationReport
 from rehabstats.dictionary import ColumnSpec, DataDictionary, load_dictionary
 
 MAX_EXAMPLES = 5
+# A bad value's problem lists this many distinct values, each with this many case ids.
+MAX_VALUES = 10
+MAX_VALUE_EXAMPLES = 3
+# A category with more codes than this is refused without listing them all (county: 21).
+MAX_ALLOWED_LISTED = 8
 EVENTS = ("meeting", "plan", "measure")
 
 
@@ -138,10 +143,29 @@ PARSE_RULES = {
 
 
 def _parse_rule(spec: ColumnSpec) -> str:
+    """The rule an unreadable value of ``spec`` breaks, naming the allowed categories."""
     rule = PARSE_RULES[spec.type]
     if spec.type == "category":
-        rule += f" (allowed: {', '.join(spec.codes)} or their Swedish/English labels)"
+        codes = spec.codes
+        allowed = (
+            ", ".join(codes)
+            if len(codes) <= MAX_ALLOWED_LISTED
+            else f"the {len(codes)} codes of 'rehabstats dictionary'"
+        )
+        rule += f" (allowed: {allowed} or their Swedish/English labels)"
     return rule
+
+
+def _range_rule(spec: ColumnSpec) -> str:
+    return f"outside the allowed range {spec.minimum}–{spec.maximum}"
+
+
+def _value_rules(dictionary: DataDictionary) -> set[str]:
+    """The rules about the value in a cell, whose problems list the distinct bad values."""
+    specs = dictionary.columns.values()
+    return {_parse_rule(s) for s in specs if s.type in PARSE_RULES} | {
+        _range_rule(s) for s in specs if s.minimum is not None
+    }
 
 
 Presence = Callable[[pd.Series], pd.Series]
@@ -189,7 +213,7 @@ def _typed_checks(spec: ColumnSpec) -> list[pa.Check]:
     if spec.unique:
         checks.append(pa.Check(lambda s: ~s.duplicated(keep=False), error="duplicate value"))
     if spec.minimum is not None:
-        rule = f"outside the allowed range {spec.minimum}–{spec.maximum}"
+        rule = _range_rule(spec)
         checks.append(pa.Check(lambda s: s.between(spec.minimum, spec.maximum), error=rule))
     return checks
 
@@ -273,18 +297,47 @@ def typed_schema(typed: pd.DataFrame, dictionary: DataDictionary) -> pa.DataFram
 # --- running it ---------------------------------------------------------------------------
 
 
+def _reference(row: int, raw: pd.DataFrame) -> str:
+    """A readable reference to a row of the file: its case id, else its row number."""
+    case = raw.at[row, "case_id"] if "case_id" in raw.columns else None
+    return str(case) if pd.notna(case) else f"row {row + 1}"
+
+
 def _examples(group: pd.DataFrame, raw: pd.DataFrame) -> tuple[str, ...]:
-    """A few readable references to failing rows: case id (or row number) and the value."""
-    examples = []
-    for row, value in group[["index", "failure_case"]].head(MAX_EXAMPLES).itertuples(False):
-        case = raw.at[row, "case_id"] if "case_id" in raw.columns else None
-        ref = str(case) if pd.notna(case) else f"row {row + 1}"
-        shown = group["schema_context"].iat[0] == "Column" and pd.notna(value) and ref != str(value)
-        examples.append(f"{ref} ({value!s})" if shown else ref)
-    return tuple(examples)
+    """A few readable references to failing rows (case ids, else row numbers)."""
+    return tuple(_reference(row, raw) for row in group["index"].head(MAX_EXAMPLES))
 
 
-def _problems(failures: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
+def _bad_values(group: pd.DataFrame, raw: pd.DataFrame) -> tuple[tuple[BadValue, ...], int]:
+    """Each distinct failing value as written (trimmed), most rows first, then in the
+    order of the file, with a few case ids; at most ``MAX_VALUES`` of them, and how many
+    distinct values are left out."""
+    found = pd.DataFrame(
+        {
+            "value": group["failure_case"].map(lambda v: str(v).strip()).to_numpy(),
+            "row": group["index"].to_numpy(),
+        }
+    )
+    counts = found.groupby("value", sort=False).size().sort_values(ascending=False, kind="stable")
+    shown = found[found["value"].isin(counts.index[:MAX_VALUES])].groupby("value")["row"]
+    rows = {v: tuple(_reference(i, raw) for i in r.iloc[:MAX_VALUE_EXAMPLES]) for v, r in shown}
+    values = tuple(BadValue(v, int(n), rows[v]) for v, n in counts.head(MAX_VALUES).items())
+    return values, len(counts) - len(values)
+
+
+def _problem(
+    column: str, rule: str, group: pd.DataFrame, raw: pd.DataFrame, by_value: bool
+) -> Problem:
+    """The problem of one (column, rule): its distinct bad values, or example rows."""
+    if by_value:
+        values, more = _bad_values(group, raw)
+        return Problem(column, rule, len(group), values=values, more_values=more)
+    return Problem(column, rule, len(group), _examples(group, raw))
+
+
+def _problems(
+    failures: pd.DataFrame, raw: pd.DataFrame, dictionary: DataDictionary
+) -> list[Problem]:
     """One Problem per (column, rule), counting each row once."""
     problems = []
     missing = failures[failures["check"] == "column_in_dataframe"]
@@ -297,9 +350,10 @@ def _problems(failures: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
     rest.loc[wide, "check"] = split.str[1]
     rest = rest.drop_duplicates(["column", "check", "index"])
     rest["index"] = rest["index"].astype(int)
+    value_rules = _value_rules(dictionary)
     for (column, rule), group in rest.groupby(["column", "check"], sort=False):
         group = group.sort_values("index")
-        problems.append(Problem(str(column), str(rule), len(group), _examples(group, raw)))
+        problems.append(_problem(str(column), str(rule), group, raw, rule in value_rules))
     return problems
 
 
@@ -328,8 +382,10 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
     -------
     report : ValidationReport
         ``report.ok`` when the data follow the contract; else ``report.problems``, one
-        per (column, rule) with the number of rows and example case ids. Columns the
-        contract does not know are ``report.notes``.
+        per (column, rule) with the number of rows and example case ids; a rule about a
+        cell's value (an unknown category, an unreadable date) lists each distinct bad
+        value with its rows instead. Columns the contract does not know are
+        ``report.notes``.
     typed : pandas.DataFrame
         The contract's columns in their types. Use it only when ``report.ok``.
 
@@ -346,10 +402,12 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
     >>> report, typed = rs.validate(raw)
     >>> print(report)
     4188 rows: the data follow the contract.
-    >>> raw.loc[0, "county"] = "Gotland"
+    >>> raw.loc[[0, 1], "county"] = "Atlantis"
     >>> report, _ = rs.validate(raw)
     >>> report.ok, report.problems[0].column, report.problems[0].count
-    (False, 'county', 1)
+    (False, 'county', 2)
+    >>> print(report.problems[0].values[0])
+    'Atlantis' (2 rows, e.g. C0000001, C0000002)
     """
     dictionary = load_dictionary()
     raw = raw.reset_index(drop=True)
@@ -365,7 +423,7 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
             _failures(typed_schema(typed, dictionary), typed),
         ]
     )
-    problems = tuple(_problems(failures, raw)) if len(failures) else ()
+    problems = tuple(_problems(failures, raw, dictionary)) if len(failures) else ()
     return ValidationReport(len(raw), problems, notes), typed
 
 

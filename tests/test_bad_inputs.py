@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,7 +105,9 @@ class Refused:
     """Refused: both commands exit 2 with this line and no traceback, and write nothing.
 
     ``column`` None means the file cannot be read at all (``error: FILE: rule``);
-    otherwise the line is ``problem  column: rule — count rows (e.g. examples)``.
+    otherwise the line is ``problem  column: rule — count rows (e.g. examples)``, or for
+    a rule about a cell's value ``problem  column: rule — count rows, k distinct values:
+    'value' (n rows, e.g. case ids), …``.
     ``problems`` is how many problem lines there are (None: not checked here); a file
     that cannot be read gets its one ``error:`` line and nothing else.
     """
@@ -244,30 +245,59 @@ def _everyone_censored(results: Results, tables: dict) -> None:
     assert _flow(results) == _base_flow()
 
 
+def _counties(results: Results, tables: dict) -> list[str]:
+    """The counties every county table and model lists (the same in each), in order."""
+    listed = [
+        [c for c in table["category"] if c not in ("total", "n")]
+        for table in (results.arm_by_county, results.group_by_county)
+    ]
+    listed += [
+        list(table.loc[table["variable"] == "county", "category"])
+        for table in (results.balance_by_arm, results.balance_by_group)
+    ]
+    listed += [
+        list(model.table.loc[model.table["variable"] == "county", "level"])
+        for model in results.cox.values()
+    ]
+    listed.append([row["category"] for row in tables["T2"] if row["category"] != "total"])
+    assert all(counties == listed[0] for counties in listed), listed
+    return listed[0]
+
+
 def _no_dalarna(results: Results, tables: dict) -> None:
-    """A county missing from the extract: its row is there with 0 cases, nothing invented."""
-    for table in (results.arm_by_county, results.group_by_county):
-        row = table.set_index("category").loc["dalarna"]
-        assert row["n"] == 0
-        assert row.drop(["variable", "n"]).isna().all()
-    balance = results.balance_by_arm.set_index(["variable", "category"]).loc[("county", "dalarna")]
-    assert (balance[["control", "treatment_arm", "total"]] == 0).all()
+    """A county missing from the extract is not listed: no empty column, no empty level."""
+    assert _counties(results, tables) == ["stockholm", "vastra_gotaland", "vasterbotten"]
     for key in ("B3", "B4", "B5", "B6", "T7"):
         model = results.cox[key]
         assert model.converged, (key, model.problem)
-        assert "county:dalarna: no cases in the sample" in model.notes
-        row = model.table.set_index("term").loc["county:dalarna"]
-        assert row["n"] == 0 and np.isnan(row["hazard_ratio"])
-    t2 = {row["category"]: row for row in tables["T2"]}
-    assert t2["dalarna"]["n"] == 0 and t2["dalarna"]["control"] is None
+        assert not [note for note in model.notes if "dalarna" in note], model.notes
+    assert all(row["n"] > 0 for row in tables["T2"])
+
+
+def _counties_elsewhere(results: Results, tables: dict) -> None:
+    """Skåne, Östergötland and Norrbotten, however written: the tables list those three in
+    the dictionary's (SCB's) order; the models, without Stockholm, take Skåne, the largest,
+    as county's reference."""
+    assert _counties(results, tables) == ["ostergotland", "skane", "norrbotten"]
+    base = validate(load(BASE))[1]["county"].value_counts()
+    sizes = validate(load(BAD / "counties_elsewhere.csv"))[1]["county"].value_counts()
+    assert sizes["skane"] == base["stockholm"]
+    assert sizes["ostergotland"] == base["vastra_gotaland"]
+    assert sizes["norrbotten"] == base["dalarna"] + base["vasterbotten"]
+    assert _flow(results) == _base_flow()
+    for key in ("B3", "B4", "B5", "B6", "T7"):
+        model = results.cox[key]
+        assert model.converged, (key, model.problem)
+        assert "county: reference stockholm has no cases; skane used instead" in model.notes
+        reference = model.table.loc[model.table["reference"], "term"]
+        assert "county:skane" in set(reference), key
 
 
 def _ten_rows(results: Results, tables: dict) -> None:
-    """Ten cases: the tables are made, NaN where nothing can be estimated, no Cox model."""
+    """Ten cases: the tables are made for the counties they have, no Cox model."""
     assert _flow(results)["studied"] == 10
     counties = results.arm_by_county.set_index("category")
-    empty = counties.index[counties["n"] == 0]
-    assert len(empty) and counties.loc[empty, ["control", "treatment_arm"]].isna().all().all()
+    assert (counties["n"] > 0).all() and counties.notna().all().all()
     for key in ("B3", "B4", "B5", "B6", "T7"):
         model = results.cox[key]
         assert not model.converged and model.problem, key
@@ -281,7 +311,11 @@ EXPECTED: dict[str, Refused | SameAsBase | Accepted] = {
     "delimiter_pipe.csv": Refused(None, "the header has no comma, semicolon or tab"),
     "encoding_latin1.csv": SameAsBase(),
     "encoding_cp850.csv": Refused(
-        "county", "unknown category", 80, ("(V„stra G”taland)",), problems=None
+        "county",
+        "unknown category",
+        80,
+        ("2 distinct values: 'V„stra G”taland' (52 rows", "'V„sterbotten' (28 rows"),
+        problems=None,
     ),
     "encoding_utf16.csv": Refused(None, "the text is UTF-16; save it as UTF-8 or Windows-1252"),
     "header_only.csv": Refused("(file)", "the file has no data rows", 0),
@@ -293,17 +327,28 @@ EXPECTED: dict[str, Refused | SameAsBase | Accepted] = {
         "county",
         "unknown category",
         3,
-        ("C0000002 (Stokholm)", "C0000003 (Stokholm)", "C0000006 (Stokholm)"),
+        ("1 distinct value: 'Stokholm' (3 rows, e.g. C0000002, C0000003, C0000006)",),
     ),
+    "county_unknown_values.csv": Refused(
+        "county",
+        "unknown category",
+        43,
+        (
+            "43 rows, 3 distinct values: 'Gotlands kommun' (40 rows, e.g. C0000002, "
+            "C0000003, C0000006), '99' (2 rows, e.g. C0000001, C0000004), "
+            "'Atlantis' (1 row, e.g. C0000005)",
+        ),
+    ),
+    "counties_elsewhere.csv": Accepted(_counties_elsewhere),
     "sex_misspelt_kvina.csv": Refused(
-        "sex", "unknown category", 2, ("C0000001 (kvina)", "C0000002 (kvina)")
+        "sex", "unknown category", 2, ("'kvina' (2 rows, e.g. C0000001, C0000002)",)
     ),
     "dates_iso_and_compact.csv": SameAsBase(),
     "dates_mixed_formats.csv": Refused(
         "case_start_date",
         "unparsable date (expected YYYY-MM-DD or YYYYMMDD)",
         39,
-        ("C0000005 (05/08/2008)",),
+        ("36 distinct values: '05/12/2008' (2 rows", "'05/08/2008' (1 row, e.g. C0000005)"),
         problems=None,  # see test_an_unreadable_value_is_not_also_called_empty
     ),
     "event_before_start.csv": Refused(
@@ -313,7 +358,10 @@ EXPECTED: dict[str, Refused | SameAsBase | Accepted] = {
         "followup_end_date", "follow-up ends before the case started", 3
     ),
     "age_out_of_range.csv": Refused(
-        "age", "outside the allowed range 16–67", 2, ("C0000005 (-3)", "C0000010 (150)")
+        "age",
+        "outside the allowed range 16–67",
+        2,
+        ("'-3' (1 row, e.g. C0000005), '150' (1 row, e.g. C0000010)",),
     ),
     "duplicate_case_id.csv": Refused("case_id", "duplicate value", 2, ("C0000021",)),
     "person_in_both_arms.csv": Accepted(_person_in_both_arms),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+import pandas as pd
 import pytest
 
 from rehabstats import formatting as fmt
 from rehabstats.cox import REFUSAL_TEXTS, CoxRefusal
+from rehabstats.descriptive import balance_by_arm, balance_by_group, county_table
 from rehabstats.glossary import Glossary
+from rehabstats.population import derive_cohort
 from rehabstats.tables import BUILDERS, build_table, refusal_text
 from tests.conftest import ROOT
 
@@ -160,3 +164,34 @@ def test_b1_shows_each_test_once(default_results, glossaries) -> None:
     p_cells = [row[-1] for row in table.rows if row[-1]]
     assert len(p_cells) == 10, "two tests of age and one per categorical variable"
     assert "Mann–Whitney U" in table.notes[0] and "chi-square test over all" in table.notes[0]
+
+
+def test_the_county_tables_have_a_column_per_county_of_the_data(
+    default_results, small_register: pd.DataFrame, glossaries
+) -> None:
+    """Tabell 2/3: the default data's four counties; a follow-up in Skåne, Östergötland
+    and Norrbotten has those three, in SCB's order, and no empty column of another."""
+    four = ("Stockholm", "Västra Götaland", "Dalarna", "Västerbotten")
+    for key in ("T2", "T3"):
+        assert build_table(key, default_results, glossaries["sv"]).header[1:-1] == four
+    elsewhere = {
+        "stockholm": "skane",
+        "vastra_gotaland": "ostergotland",
+        "dalarna": "norrbotten",
+        "vasterbotten": "norrbotten",
+    }
+    register = small_register.assign(county=small_register["county"].map(elsewhere))
+    cases = derive_cohort(register).cases
+    results = dataclasses.replace(
+        default_results,
+        arm_by_county=county_table(cases, "arm_group"),
+        group_by_county=county_table(cases, "group"),
+    )
+    for lang, glossary in glossaries.items():
+        for key in ("T2", "T3"):
+            table = build_table(key, results, glossary)
+            assert table.header[1:-1] == ("Östergötland", "Skåne", "Norrbotten"), lang
+            assert not [cell for cell in table.rows[-1] if cell.startswith("100 (0")], lang
+    for balance in (balance_by_arm(cases), balance_by_group(cases)):
+        counties = balance.loc[balance["variable"] == "county", "category"]
+        assert list(counties) == ["ostergotland", "skane", "norrbotten"]

@@ -8,7 +8,11 @@ import pandas as pd
 import pytest
 
 from rehabstats.cli import main
-from rehabstats.validation import validate
+from rehabstats.cox import cox_models
+from rehabstats.dictionary import load_dictionary
+from rehabstats.loading import load
+from rehabstats.population import derive_cohort
+from rehabstats.validation import MAX_VALUES, validate
 from tests.conftest import write_rows
 
 
@@ -37,7 +41,7 @@ def _damage_missing_column(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _damage_unknown_category(f: pd.DataFrame) -> pd.DataFrame:
-    f.loc[[3, 5, 8], "county"] = "Gotland"
+    f.loc[[3, 5, 8], "county"] = "Atlantis"
     return f
 
 
@@ -94,11 +98,47 @@ def test_a_broken_rule_is_refused_with_column_rule_and_count(
         assert f"— {count} row" in line
 
 
-def test_examples_name_case_ids_and_the_value(small_csv: Path, tmp_path: Path) -> None:
+def test_examples_name_the_value_and_its_case_ids(small_csv: Path, tmp_path: Path) -> None:
     frame = _damage_unknown_category(_text(small_csv))
     report, _ = validate(frame)
     (problem,) = [p for p in report.problems if p.column == "county"]
-    assert problem.examples == tuple(f"{frame.at[i, 'case_id']} (Gotland)" for i in (3, 5, 8))
+    (value,) = problem.values
+    assert (value.value, value.count) == ("Atlantis", 3)
+    assert value.examples == tuple(frame.at[i, "case_id"] for i in (3, 5, 8))
+
+
+def test_a_refused_category_lists_each_distinct_bad_value_with_its_count(
+    small_csv: Path,
+) -> None:
+    """Not 40 examples of one value hiding the others: each value once, most rows first."""
+    frame = _text(small_csv)
+    frame.loc[10:49, "county"] = "Gotlands kommun"
+    frame.loc[[60, 61], "county"] = "99"
+    frame.loc[70, "county"] = " Atlantis "
+    report, _ = validate(frame)
+    (problem,) = report.problems
+    ids = frame["case_id"]
+    assert (problem.column, problem.count) == ("county", 43)
+    assert str(problem) == (
+        "county: unknown category (allowed: the 21 codes of 'rehabstats dictionary' or their "
+        "Swedish/English labels) — 43 rows, 3 distinct values: "
+        f"'Gotlands kommun' (40 rows, e.g. {ids[10]}, {ids[11]}, {ids[12]}), "
+        f"'99' (2 rows, e.g. {ids[60]}, {ids[61]}), 'Atlantis' (1 row, e.g. {ids[70]})"
+    )
+
+
+def test_the_distinct_bad_values_are_capped(small_csv: Path) -> None:
+    frame = _text(small_csv)
+    frame.loc[0, "sex"] = "x0"
+    for i in range(MAX_VALUES + 3):
+        frame.loc[2 + i, "sex"] = f"x{i}"
+    report, _ = validate(frame)
+    (problem,) = report.problems
+    assert len(problem.values) == MAX_VALUES and problem.more_values == 3
+    text = str(problem)
+    assert f"— {MAX_VALUES + 4} rows, {MAX_VALUES + 3} distinct values: 'x0' (2 rows" in text
+    last = f"'x{MAX_VALUES - 1}' (1 row, e.g. {frame.at[MAX_VALUES + 1, 'case_id']})"
+    assert text.endswith(f"{last}, and 3 more (3 rows)")
 
 
 def test_every_problem_is_reported_at_once(small_csv: Path, tmp_path: Path) -> None:
@@ -164,3 +204,97 @@ def test_an_unknown_format_is_refused(tmp_path: Path, capsys) -> None:
     status, out = _run(path, capsys)
     assert status == 2
     assert "unknown file format '.json'" in out
+
+
+# --- counties -----------------------------------------------------------------------------
+
+# Sweden's 21 counties (län): SCB county code, the dictionary's code, the name, the name
+# with "län" (in the genitive where Swedish has one).
+COUNTIES = {
+    "01": ("stockholm", "Stockholm", "Stockholms län"),
+    "03": ("uppsala", "Uppsala", "Uppsala län"),
+    "04": ("sodermanland", "Södermanland", "Södermanlands län"),
+    "05": ("ostergotland", "Östergötland", "Östergötlands län"),
+    "06": ("jonkoping", "Jönköping", "Jönköpings län"),
+    "07": ("kronoberg", "Kronoberg", "Kronobergs län"),
+    "08": ("kalmar", "Kalmar", "Kalmar län"),
+    "09": ("gotland", "Gotland", "Gotlands län"),
+    "10": ("blekinge", "Blekinge", "Blekinge län"),
+    "12": ("skane", "Skåne", "Skåne län"),
+    "13": ("halland", "Halland", "Hallands län"),
+    "14": ("vastra_gotaland", "Västra Götaland", "Västra Götalands län"),
+    "17": ("varmland", "Värmland", "Värmlands län"),
+    "18": ("orebro", "Örebro", "Örebro län"),
+    "19": ("vastmanland", "Västmanland", "Västmanlands län"),
+    "20": ("dalarna", "Dalarna", "Dalarnas län"),
+    "21": ("gavleborg", "Gävleborg", "Gävleborgs län"),
+    "22": ("vasternorrland", "Västernorrland", "Västernorrlands län"),
+    "23": ("jamtland", "Jämtland", "Jämtlands län"),
+    "24": ("vasterbotten", "Västerbotten", "Västerbottens län"),
+    "25": ("norrbotten", "Norrbotten", "Norrbottens län"),
+}
+
+
+def _spellings(scb: str) -> list[object]:
+    """Ways a register writes one county: SCB code as text (with and without its leading
+    zero) and as a number, the Swedish name with and without "län" in any case, the
+    English name with and without "County"."""
+    _, name, with_lan = COUNTIES[scb]
+    return [
+        scb,
+        scb.lstrip("0"),
+        int(scb),
+        with_lan,
+        with_lan.upper(),
+        name.lower(),
+        f"{name} County",
+        name,
+    ]
+
+
+def test_the_dictionary_has_every_county_in_scb_order() -> None:
+    spec = load_dictionary()["county"]
+    assert spec.codes == tuple(code for code, _, _ in COUNTIES.values())
+    assert [spec.label(code, "sv") for code in spec.codes] == [n for _, n, _ in COUNTIES.values()]
+    assert spec.reference == "stockholm"
+
+
+def test_no_spelling_means_two_categories() -> None:
+    for spec in load_dictionary().columns.values():
+        spellings = [s for c in spec.categories for s in c.spellings()]
+        assert len(spellings) == len(set(spellings)), spec.name
+
+
+def test_every_county_is_read_from_its_code_or_its_name(small_csv: Path, tmp_path: Path) -> None:
+    frame = _text(small_csv)
+    written = [(s, code) for scb, (code, _, _) in COUNTIES.items() for s in _spellings(scb)]
+    rows = frame.index[: len(written)]
+    frame["county"] = frame["county"].astype(object)
+    frame.loc[rows, "county"] = pd.Series([s for s, _ in written], index=rows, dtype=object)
+    report, typed = validate(frame)
+    assert report.ok, report
+    assert list(typed.loc[rows, "county"]) == [code for _, code in written]
+    path = tmp_path / "counties.xlsx"
+    frame.to_excel(path, index=False)  # the codes written as numbers stay numbers
+    report, from_excel = validate(load(path))
+    assert report.ok, report
+    assert list(from_excel.loc[rows, "county"]) == [code for _, code in written]
+
+
+def test_the_models_fit_without_stockholm(small_register: pd.DataFrame) -> None:
+    """A follow-up in Skåne, Östergötland and Norrbotten: county's reference category
+    (Stockholm) has no cases, so the largest county takes its place."""
+    counties = {
+        "stockholm": "skane",
+        "vastra_gotaland": "ostergotland",
+        "dalarna": "norrbotten",
+        "vasterbotten": "norrbotten",
+    }
+    register = small_register.assign(county=small_register["county"].map(counties))
+    models = cox_models(derive_cohort(register).cases)
+    for key, model in models.items():
+        assert model.converged, (key, model.problem)
+        county = model.table[model.table["variable"] == "county"].set_index("level")
+        assert set(county.index[county["n"] > 0]) == {"ostergotland", "skane", "norrbotten"}
+        assert county.loc["skane", "reference"] and county.loc["skane", "hazard_ratio"] == 1
+        assert "county: reference stockholm has no cases; skane used instead" in model.notes

@@ -138,6 +138,33 @@ def county_misspelt_stokholm(f: Frame) -> bytes:
     return _utf8(f)
 
 
+def county_unknown_values(f: Frame) -> bytes:
+    """Counties written as a municipality (40 rows), an unused code and no county at all."""
+    for county, value, k in (
+        ("stockholm", "Gotlands kommun", 40),
+        ("vastra_gotaland", "99", 2),
+        ("dalarna", "Atlantis", 1),
+    ):
+        f.loc[f.index[f["county"].eq(county)][:k], "county"] = value
+    return _utf8(f)
+
+
+def counties_elsewhere(f: Frame) -> bytes:
+    """A follow-up in Skåne, Östergötland and Norrbotten, written as exports write them:
+    SCB codes with and without the leading zero, Swedish names with and without "län",
+    English names, in any case."""
+    written = {
+        "stockholm": ["12", "Skåne län", "Skåne County"],
+        "vastra_gotaland": ["05", "5", "Östergötlands län", "östergötland"],
+        "dalarna": ["25", "Norrbottens län"],
+        "vasterbotten": ["Norrbotten", "NORRBOTTEN COUNTY"],
+    }
+    for county, spellings in written.items():
+        rows = f.index[f["county"].eq(county)]
+        f.loc[rows, "county"] = [spellings[i % len(spellings)] for i in range(len(rows))]
+    return _utf8(f)
+
+
 def sex_misspelt_kvina(f: Frame) -> bytes:
     rows = f.index[f["sex"].eq("women")][:2]
     f.loc[rows, "sex"] = "kvina"
@@ -266,6 +293,8 @@ CASES: dict[str, Callable[[Frame], bytes]] = {
         county_alias_stockholms_lan,
         sex_lowercase_kvinna,
         county_misspelt_stokholm,
+        county_unknown_values,
+        counties_elsewhere,
         sex_misspelt_kvina,
         dates_iso_and_compact,
         dates_mixed_formats,
