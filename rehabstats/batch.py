@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -75,6 +76,11 @@ def _cases(count: int, glossary: Glossary) -> str:
     return glossary.fill_count("index.cases", fmt.integer(count, glossary.lang))
 
 
+def _href(*segments: str) -> str:
+    """A relative link to a file, its folder names given as text: quoted, then escaped."""
+    return html.escape("/".join(quote(segment, safe="") for segment in segments))
+
+
 def _index_section(
     column: str,
     dataset: DatasetInfo,
@@ -95,13 +101,14 @@ def _index_section(
             items.append(f"<li>{label}: {html.escape(reason)}</li>")
             continue
         links = " · ".join(
-            f'<a href="{outcome.value}/{lang}/{STEM}.{form}">{form.upper()}</a>' for form in formats
+            f'<a href="{_href(outcome.value, lang, f"{STEM}.{form}")}">{form.upper()}</a>'
+            for form in formats
         )
         items.append(f"<li>{label}: {links}</li>")
     section = (
         f'<section lang="{lang}"><h1>{html.escape(title)}</h1>'
         f'<p class="source">{html.escape(source)}</p>'
-        f"<h2>{glossary['index.language']}</h2><ul>{''.join(items)}</ul></section>"
+        f"<h2>{html.escape(glossary['index.language'])}</h2><ul>{''.join(items)}</ul></section>"
     )
     return title, section
 

@@ -21,6 +21,7 @@ import pandas as pd
 from rehabstats import figures
 from rehabstats import formatting as fmt
 from rehabstats.cox import COVARIATES
+from rehabstats.descriptive import EXPORT_VARIABLE
 from rehabstats.dictionary import load_dictionary
 from rehabstats.glossary import Glossary
 from rehabstats.population import GROUPS
@@ -209,23 +210,32 @@ class ReportDocument:
                     b.sv if self.lang == "sv" else b.en for b in dictionary.age_bins
                 )
             else:
-                categories = ", ".join(g.category(name, c) for c in dictionary[name].codes)
-            lines.append(f"- **{g.column(name)}:** {categories}")
+                categories = ", ".join(g.category(name, c) for c in self._listed(name))
+            label = fmt.markdown_literal(g.column(name))
+            lines.append(f"- **{label}:** {fmt.markdown_literal(categories)}")
         return "\n".join(lines) + "\n"
+
+    def _listed(self, name: str) -> tuple[str, ...]:
+        """A covariate's categories as the report lists them: the dictionary's, or for
+        the counties (``only_present``) those the data have, as Tabell B2 lists them."""
+        b2 = self.results.balance_by_group
+        present = set(b2.loc[b2["variable"] == EXPORT_VARIABLE.get(name, name), "category"])
+        return load_dictionary()[name].listed(present)
 
     def provenance(self) -> str:
         """The closing section: data, parameters, versions and time of the run."""
         g, d = self.glossary, self.results.dataset
         p = "provenance"
         versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in LIBRARIES)
-        parameters = ", ".join(f"`{k}` = `{v}`" for k, v in self.parameters.items())
+        literal = fmt.markdown_literal  # user text (file name, edition): never markup
+        parameters = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in self.parameters.items())
         revision = git_revision()
         commit = fmt.MISSING
         if revision is not None:
             commit = f"`{revision.commit}`"
             commit += f" {g[f'{p}.modified']}" if revision.modified else ""
         rows = [
-            (g[f"{p}.dataset"], g.dataset(f"`{d.name}`", d.part)),
+            (g[f"{p}.dataset"], literal(g.dataset(d.name, d.part))),
             (g[f"{p}.rows"], fmt.integer(d.rows, self.lang)),
             (g[f"{p}.sha256"], f"`{d.sha256}`"),
             (g[f"{p}.parameters"], parameters or fmt.MISSING),

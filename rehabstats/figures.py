@@ -59,6 +59,7 @@ DASHES = (0, (4, 3))
 STYLE = {
     "font.family": [SANS],
     "font.size": 9,
+    "text.parse_math": False,  # a label is text: "$x$" is not maths
     "axes.labelsize": 9,
     "xtick.labelsize": 8,
     "ytick.labelsize": 8,

@@ -20,7 +20,19 @@ from babel.lists import format_list
 from babel.numbers import format_decimal, parse_decimal
 
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
+# Characters that begin or end pandoc Markdown wherever they stand: escapes, emphasis,
+# code, links, spans and footnotes, raw HTML and autolinks, entities, maths, citations,
+# super- and subscripts, smart quotes, headings.
+MARKDOWN_SPECIAL = re.compile(r"""([\\`*_\[\]<>&$@^~"'#])""")
+# Runs that pandoc's smart typography would print as a dash or an ellipsis.
+MARKDOWN_SMART = re.compile(r"-(?=-)|\.(?=\.\.)")
+# Markers that open a block at the start of a line: bullet, grid table, definition,
+# fenced div, title block, and ordered-list numbers and letters ("1.", "a)", "(iv)").
+MARKDOWN_BLOCK_START = re.compile(r"^([ \t]*)(?:([-+:%(])|(\w+)([.)])(?=\s|$))")
+# A pipe would end a table cell, and tables.py escapes the ones it finds: an entity.
+MARKDOWN_PIPE = "&#124;"
+BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
+LINE_BREAK = re.compile(r"[ \t]*\n[ \t]*")
 LANGUAGES = tuple(LOCALES)
 MISSING = ".."
 
@@ -110,5 +122,31 @@ def month(value: dt.date, lang: str) -> str:
 
 
 def markdown_literal(value: object) -> str:
-    """``value`` as literal Markdown text: "1,27***" must not open bold italics."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+    """``value`` as Markdown that pandoc prints exactly as written, and never as markup.
+
+    "1,27***" must not open bold italics, nor a file name ``<svg onload=…>.csv`` be HTML,
+    ``$x$`` maths, ``@ref`` a citation or ``"x"`` curly quotes. Each character that
+    pandoc's Markdown could read as markup is escaped with a backslash (pandoc drops
+    it); a pipe becomes an entity so that it cannot end a table cell. Numbers keep
+    their commas, points and colons: "1,27\\*\\*\\*" prints "1,27***". Blank lines stay
+    paragraph breaks (a diagram's note and its source line); any other line break
+    becomes a space, so a value never ends a table row or starts a block.
+    """
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (LINE_BREAK.sub(" ", part) for part in BLANK_LINES.split(text))
+    return "\n\n".join(_literal_paragraph(part) for part in paragraphs)
+
+
+def _literal_paragraph(text: str) -> str:
+    """One paragraph of :func:`markdown_literal`: escaped, and no block at its start."""
+    text = MARKDOWN_SMART.sub(r"\\\g<0>", MARKDOWN_SPECIAL.sub(r"\\\1", text))
+    text = MARKDOWN_BLOCK_START.sub(_escape_block_start, text, count=1)
+    return text.replace("|", MARKDOWN_PIPE)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    """A line's opening block marker with its punctuation escaped."""
+    indent, marker, number, delimiter = match.groups()
+    if marker is not None:
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{delimiter}"

@@ -11,7 +11,8 @@ Notebook conventions (pandoc markdown, as in Quarto):
 
 - First cell: a raw cell with YAML front matter (see `set_front_matter`): title,
   subtitle, series, number, publisher, contact, author (list), date, lang ("sv" or
-  "en"), toc-title and running-header.
+  "en"), toc-title and running-header. Each value is text, never Markdown: pandoc
+  is given the strings escaped, and prints them as written.
 - Code cells show report content with ``IPython.display.Markdown`` (``#| output:
   asis``); images are referenced relative to the notebook directory, e.g.
   ``![alt text](figures/d1-sv.svg){width=100%}``.
@@ -45,6 +46,7 @@ from nbconvert import MarkdownExporter
 
 from rehabstats.errors import OptionError, RenderError
 from rehabstats.fonts import SANS, SERIF, font_files
+from rehabstats.formatting import markdown_literal
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf")
@@ -141,17 +143,53 @@ def set_front_matter(notebook_path: Path, metadata: dict) -> None:
 
     An existing front-matter cell (a first raw cell starting with ``---``) is
     replaced, otherwise a new one is inserted, so pandoc and Quarto find the report
-    metadata at the top of the document.
+    metadata at the top of the document. The values are written as given; the
+    built-in engine prints each string as text (see :func:`_literal_front_matter`).
     """
     nb = nbformat.read(notebook_path, as_version=4)
-    text = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)
-    cell = nbformat.v4.new_raw_cell(f"---\n{text}---")
-    first = nb.cells[0] if nb.cells else None
-    if first is not None and first.cell_type == "raw" and first.source.startswith("---"):
+    cell = _front_matter_cell(metadata)
+    if _has_front_matter(nb):
         nb.cells[0] = cell
     else:
         nb.cells.insert(0, cell)
     nbformat.write(nb, notebook_path)
+
+
+def _has_front_matter(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook's first cell is a raw cell of YAML front matter."""
+    first = nb.cells[0] if nb.cells else None
+    return first is not None and first.cell_type == "raw" and first.source.startswith("---")
+
+
+def _front_matter_cell(metadata: dict) -> nbformat.NotebookNode:
+    """A raw cell holding `metadata` as a YAML block."""
+    text = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)
+    return nbformat.v4.new_raw_cell(f"---\n{text}---")
+
+
+def _literal_front_matter(nb: nbformat.NotebookNode) -> None:
+    """Make every string of the notebook's front matter text for pandoc, never markup.
+
+    Pandoc reads a metadata string as Markdown: an edition title with ``*bold*`` would
+    print in italics, ``$x$`` as maths, ``@ref`` as a citation and ``<script>`` would
+    be written into the HTML as it is. Each string is escaped on one line
+    (:func:`~rehabstats.formatting.markdown_literal`) in the notebook pandoc is given;
+    the executed notebook keeps the values as they were.
+    """
+    if _has_front_matter(nb):
+        metadata = next(yaml.safe_load_all(nb.cells[0].source), None) or {}
+        nb.cells[0] = _front_matter_cell(_literal(metadata))
+
+
+def _literal(value: object) -> object:
+    """`value` with every string in it escaped as one line of literal Markdown."""
+    if isinstance(value, str):
+        return markdown_literal(" ".join(value.splitlines()))
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value
 
 
 def render_notebook(
@@ -201,10 +239,12 @@ def _export_markdown(executed: Path, build: Path) -> Path:
     """Convert the notebook's markdown cells and report outputs to `build/report.md`.
 
     Code is excluded and only Markdown/image outputs are kept, so a stray print or
-    repr never reaches the report. Inline image outputs are written next to the
-    markdown file, which is why `build` is on pandoc's resource path.
+    repr never reaches the report; the front matter's strings are made literal text.
+    Inline image outputs are written next to the markdown file, which is why `build` is
+    on pandoc's resource path.
     """
     nb = nbformat.read(executed, as_version=4)
+    _literal_front_matter(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
             reduced = (_report_output(out) for out in cell.outputs)
