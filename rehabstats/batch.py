@@ -2,9 +2,19 @@
 
 ``rehabstats render DATA --by county`` validates the file once, splits the register
 extract by the column's values and renders each part as a full report in its own
-folder (``OUT/<value>/``), on as many processes as the machine has cores. A part that
-cannot be reported (for example a county without a declined group) is listed on the
-index page with the reason; the others are rendered all the same.
+folder (``OUT/<value>/``), on as many processes as the machine has cores. The column
+may be named by its name or its Swedish or English label, in any case (``Län``,
+``County``). A column that is not a category of the data dictionary, a column of which
+the data have one value only, and a column none of whose values has cases in every
+study group (``arm``: its values make the groups) are refused before any rendering.
+
+As a single render does, the whole folder is written into a staging folder beside
+``OUT`` and replaces it only at the end, so nothing of an earlier run (an older report,
+a county the data no longer have) is left in it. A part that cannot be reported (for
+example a county without a declined group) is listed on the index page with the
+reason, and the other parts are rendered all the same: the command then exits 2. A
+part whose render fails stops the run: ``OUT`` is left as it was, and the partly
+executed notebooks go to ``OUT.failed/<value>/``.
 """
 
 from __future__ import annotations
@@ -12,8 +22,9 @@ from __future__ import annotations
 import html
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import shutil
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote
@@ -21,14 +32,24 @@ from urllib.parse import quote
 import pandas as pd
 
 from rehabstats import formatting as fmt
-from rehabstats.dictionary import load_dictionary
-from rehabstats.errors import OptionError
+from rehabstats.dictionary import ColumnSpec, load_dictionary
+from rehabstats.errors import OptionError, RenderError
 from rehabstats.glossary import Glossary
-from rehabstats.pipeline import STEM, RenderOptions, render_results
-from rehabstats.population import EmptyGroupsError, derive_cohort
+from rehabstats.pipeline import (
+    STEM,
+    Progress,
+    RenderOptions,
+    render_results,
+    replace_folder,
+    staging_folder,
+)
+from rehabstats.population import GROUPS, EmptyGroupsError, derive_cohort
 from rehabstats.render import TEMPLATES
 from rehabstats.results import DatasetInfo, compute_results, file_sha256
 from rehabstats.validation import read_dataset
+
+# What a column that is not a category holds, to say why it cannot split the data.
+_KINDS = {"string": "an identifier", "date": "a date", "integer": "a number", "boolean": "a yes/no"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +80,7 @@ def _render_part(
     try:
         cohort = derive_cohort(part)
     except EmptyGroupsError as refusal:
-        problem = "; ".join(str(p) for p in refusal.report.problems)
+        problem = "; ".join(p.rule for p in refusal.report.problems)
         return PartOutcome(value, len(part), None, problem, refusal.groups)
     render_results(partial(compute_results, cohort, dataset), out, options)
     return PartOutcome(value, len(part), out)
@@ -139,37 +160,163 @@ def _index_page(
     return page
 
 
+def by_column(name: str) -> ColumnSpec:
+    """The column that ``--by`` names: by its name or its Swedish or English label.
+
+    Case and surrounding spaces do not matter, as in a data file's headers. A name
+    that is no column, or a column that is not a category, is an OptionError.
+    """
+    dictionary = load_dictionary()
+    column = dictionary.header_aliases.get(name.strip().lower())
+    if column is None:
+        raise OptionError(
+            f"--by {name!r}: no column of the data dictionary has this name or label"
+            " (see 'rehabstats dictionary')"
+        )
+    spec = dictionary[column]
+    if spec.type != "category":
+        raise OptionError(
+            f"--by {name!r}: the column {column} is {_KINDS[spec.type]} column, not a category;"
+            " one report per value needs a categorical column such as county or sex"
+        )
+    return spec
+
+
+def _values(typed: pd.DataFrame, spec: ColumnSpec, name: str) -> list[str]:
+    """The column's values that the data have, in the dictionary's order.
+
+    Refused (OptionError): a column with only one value, whose report would be the
+    whole report, and a column none of whose values has studied cases in every study
+    group, since every report compares the groups (``arm``, whose values make them).
+    """
+    values = [value for value in spec.codes if (typed[spec.name] == value).any()]
+    if len(values) == 1:
+        raise OptionError(
+            f"--by {name!r}: every case has the same {spec.name} "
+            f"({spec.label(values[0], 'en')}), so its report is the whole report;"
+            " render without --by"
+        )
+    cases = derive_cohort(typed).cases
+    groups = cases.groupby(spec.name, observed=True)["group"].nunique()
+    if not (groups == len(GROUPS)).any():
+        raise OptionError(
+            f"--by {name!r}: no value of {spec.name} has studied cases in every study group"
+            f" ({', '.join(GROUPS)}), which each report compares, so no report could be made"
+        )
+    return values
+
+
+def _progress_line(spec: ColumnSpec, outcome: PartOutcome, finished: int, total: int) -> str:
+    """What a finished part says on the command line: "county Dalarna: done (3 of 4)"."""
+    part = f"{spec.name} {spec.label(outcome.value, 'en')}"
+    if outcome.folder is None:
+        return f"{part}: no report ({finished} of {total}): {outcome.problem}"
+    return f"{part}: done ({finished} of {total})"
+
+
+def _part_result(future: Future[PartOutcome], spec: ColumnSpec, value: str) -> PartOutcome:
+    """A part's outcome; a failed render names the part it was rendering."""
+    try:
+        return future.result()
+    except RenderError as error:
+        part = f"{spec.name} {spec.label(value, 'en')}"
+        raise RenderError(f"{part}: {error.message}", error.notebook) from error
+
+
+def _render_parts(
+    typed: pd.DataFrame,
+    dataset: DatasetInfo,
+    spec: ColumnSpec,
+    values: list[str],
+    staging: Path,
+    options: RenderOptions,
+    workers: int | None,
+    progress: Progress,
+) -> list[PartOutcome]:
+    """Render each value's part into ``staging/<value>/``, in parallel, in any order.
+
+    ``progress`` is told of each part as it finishes. The first render that fails
+    cancels the parts not yet started and is raised once the running ones are done.
+    """
+    context = multiprocessing.get_context("spawn")  # kernels and threads start clean
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=context) as pool:
+        futures = {}
+        for value in values:
+            part = typed[typed[spec.name] == value]
+            info = replace(dataset, rows=len(part), part=(spec.name, value))
+            future = pool.submit(_render_part, part, info, value, staging / value, options)
+            futures[future] = value
+        outcomes = {}
+        try:
+            for finished, future in enumerate(as_completed(futures), start=1):
+                outcome = _part_result(future, spec, futures[future])
+                outcomes[outcome.value] = outcome
+                progress(_progress_line(spec, outcome, finished, len(values)))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return [outcomes[value] for value in values]
+
+
+def _keep_failed_notebooks(error: RenderError, staging: Path, out: Path) -> RenderError:
+    """Move the notebooks of failed parts to ``OUT.failed/<value>/``; the error, pointing there.
+
+    A part's own render keeps them in ``staging/<value>.failed/``.
+    """
+    failed = out.with_name(f"{out.name}.failed")
+    shutil.rmtree(failed, ignore_errors=True)
+    for kept in staging.glob("*.failed"):
+        failed.mkdir(exist_ok=True)
+        shutil.move(kept, failed / kept.name.removesuffix(".failed"))
+    notebook = None
+    if error.notebook is not None:
+        folder, *rest = error.notebook.relative_to(staging).parts
+        notebook = failed.joinpath(folder.removesuffix(".failed"), *rest)
+    return RenderError(error.message, notebook)
+
+
 def render_by(
     data: Path,
     out: Path,
     column: str,
     options: RenderOptions,
     workers: int | None = None,
+    progress: Progress = lambda _: None,
 ) -> tuple[Path, list[PartOutcome]]:
     """One report per value of ``column`` in ``OUT/<value>/``, and ``OUT/index.html``.
 
-    ``workers`` processes render at once (default: one per core). A column that is not
-    a category of the data dictionary, or fewer than one worker, is an OptionError,
-    raised before any work.
+    ``column`` is a categorical column's name or its Swedish or English label;
+    ``workers`` processes render at once (default: one per core); ``progress`` is
+    called with a line in English as each part finishes. Refused before any rendering,
+    as an OptionError: a name that is no categorical column, a column with one value
+    in the data or none of whose values has every study group, fewer than one worker.
+
+    ``OUT`` is replaced as a whole once every part is done, parts without a report
+    included (their outcome's ``problem`` says why; the index lists them). A
+    RenderError of any part leaves ``OUT`` as it was and keeps the notebooks in
+    ``OUT.failed/<value>/``.
     """
-    spec = load_dictionary().columns.get(column)
-    if spec is None or spec.type != "category":
-        raise OptionError(f"--by needs a categorical column of the data dictionary, not {column!r}")
+    spec = by_column(column)
     if workers is not None and workers < 1:
         raise OptionError(f"--workers needs a number of processes of 1 or more, not {workers}")
     options.check()
     data, out = Path(data), Path(out).resolve()
     typed = read_dataset(data)
-    sha256 = file_sha256(data)
-    values = [v for v in spec.codes if (typed[column] == v).any()]
-    out.mkdir(parents=True, exist_ok=True)
-    context = multiprocessing.get_context("spawn")  # kernels and threads start clean
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=context) as pool:
-        futures = []
-        for value in values:
-            part = typed[typed[column] == value]
-            dataset = DatasetInfo(data.name, len(part), sha256, part=(column, value))
-            futures.append(pool.submit(_render_part, part, dataset, value, out / value, options))
-        outcomes = [future.result() for future in futures]
-    whole = DatasetInfo(data.name, len(typed), sha256)
-    return _index_page(out, column, whole, outcomes, options), outcomes
+    values = _values(typed, spec, column)
+    whole = DatasetInfo(data.name, len(typed), file_sha256(data))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_folder(out)
+    try:
+        outcomes = _render_parts(typed, whole, spec, values, staging, options, workers, progress)
+        _index_page(staging, spec.name, whole, outcomes, options)
+        replace_folder(out, staging)
+        shutil.rmtree(out.with_name(f"{out.name}.failed"), ignore_errors=True)
+    except RenderError as error:
+        kept = _keep_failed_notebooks(error, staging, out)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise kept from error
+    except BaseException:  # an interrupt too: the previous folder stays as it was
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    moved = [replace(o, folder=out / o.value if o.folder else None) for o in outcomes]
+    return out / "index.html", moved

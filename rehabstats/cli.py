@@ -102,6 +102,11 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _render_by(args: argparse.Namespace) -> int:
+    """One report per value of ``--by``: exit 2 when some values have no report.
+
+    Each part is logged on standard error as it finishes; the parts without a report
+    are listed with the reason, here and on the index page, beside the others.
+    """
     from rich.console import Console
 
     from rehabstats.batch import render_by
@@ -111,13 +116,29 @@ def _render_by(args: argparse.Namespace) -> int:
     options = RenderOptions(
         tuple(args.lang), tuple(args.format), args.edition, args.engine, min_count=args.min_count
     )
-    with Console(stderr=True).status(f"rendering one report per {args.by}"):
-        index, outcomes = render_by(args.data, args.out, args.by, options, workers=args.workers)
+    console = Console(stderr=True)
+    with console.status(f"rendering one report per {args.by}"):
+        index, outcomes = render_by(
+            args.data,
+            args.out,
+            args.by,
+            options,
+            workers=args.workers,
+            progress=lambda line: console.log(line, markup=False),
+        )
     for outcome in outcomes:
         print(f"{outcome.value}: {outcome.folder or outcome.problem}")
     print(f"index: {index}")
     if warning := cover_warning(args.data, args.edition, args.lang):
         print(f"warning: {warning}", file=sys.stderr)
+    refused = [outcome.value for outcome in outcomes if outcome.folder is None]
+    if refused:
+        print(
+            f"error: no report for {len(refused)} of {len(outcomes)} values"
+            f" ({', '.join(refused)}); the index page says why",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_DATA
     return EXIT_OK
 
 
@@ -169,8 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["default", "quarto"],
         help="default: pandoc and Typst; quarto: the Quarto CLI, where installed",
     )
-    p.add_argument("--by", metavar="COLUMN", help="one report per value of a column (county, …)")
-    p.add_argument("--workers", type=int, help="parallel reports with --by (default: all cores)")
+    p.add_argument(
+        "--by",
+        metavar="COLUMN",
+        help="one report per value of a categorical column, named or labelled in Swedish or"
+        " English (county, Län, sex, …); the folder is replaced as a whole; exit 2 if some"
+        " values have no report",
+    )
+    p.add_argument(
+        "--workers", type=int, help="reports rendered at once with --by (default: one per core)"
+    )
     _add_min_count(p)
     p.set_defaults(run=_render)
 

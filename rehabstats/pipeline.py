@@ -109,7 +109,7 @@ def _render_language(
     return notebook, files
 
 
-def _staging_folder(out: Path) -> Path:
+def staging_folder(out: Path) -> Path:
     """A new, empty folder beside ``out`` with the permissions the umask gives.
 
     ``mkdtemp`` makes it private (0700) whatever the umask; the report is moved into
@@ -131,7 +131,7 @@ def _keep_failed_notebooks(staging: Path, out: Path) -> Path:
     return failed
 
 
-def _replace(out: Path, staging: Path) -> None:
+def replace_folder(out: Path, staging: Path) -> None:
     """Move the finished staging folder to ``out``, replacing an older report."""
     old = None
     if out.exists():
@@ -184,7 +184,7 @@ def render_results(
     options.check()
     edition = load_edition(options.edition_path, options.langs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = _staging_folder(out)
+    staging = staging_folder(out)
     results_path = staging / "results.pkl"
     results_ready: Future[tuple[Path, str]] = Future()
     try:
@@ -206,7 +206,7 @@ def render_results(
             progress(f"executing and rendering the report in {', '.join(options.langs)}")
             rendered = {lang: future.result() for lang, future in futures.items()}
         results_path.unlink()
-        _replace(out, staging)
+        replace_folder(out, staging)
         shutil.rmtree(out.with_name(f"{out.name}.failed"), ignore_errors=True)
     except RenderError as error:
         kept = _keep_failed_notebooks(staging, out)
