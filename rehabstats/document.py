@@ -26,7 +26,7 @@ from rehabstats.dictionary import load_dictionary
 from rehabstats.glossary import Glossary
 from rehabstats.population import GROUPS
 from rehabstats.results import Results
-from rehabstats.tables import build_table, source_line
+from rehabstats.tables import build_table, missing_note, source_line
 from rehabstats.text import render_section, text_context
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
@@ -167,7 +167,10 @@ class ReportDocument:
         alt = g.fill(
             "diagrams.alt", event=g[f"events.{event}"], days=int(curves["day"].max()), shares=quoted
         )
-        note = f"{g['note']} {g['diagrams.note']} {groups_note}\n\n{source_line(self.results, g)}"
+        note = f"{g['note']} {g['diagrams.note']} {groups_note}"
+        if curves["at_risk"].isna().any():  # a number at risk prints ".."
+            note += f" {missing_note(self.results, g)}"
+        note += f"\n\n{source_line(self.results, g)}"
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
         return self._image(figure, key.lower(), title, alt, note)
 

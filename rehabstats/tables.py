@@ -440,16 +440,19 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
 }
 
 
+def missing_note(results: Results, glossary: Glossary) -> str:
+    """The line that explains ".." under a table or diagram that shows it."""
+    if results.min_count > 1:
+        return glossary.fill("suppressed_note", min_count=results.min_count)
+    return glossary["missing_note"]  # no disclosure control: ".." only where not computable
+
+
 def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -> Table:
     """Explain ".." under a table that shows it, in a cell or in a note."""
     cells = [cell for row in table.rows for cell in row]
     if not any(fmt.MISSING in text for text in (*cells, *table.notes)):
         return table
-    if results.min_count > 1:
-        line = glossary.fill("suppressed_note", min_count=results.min_count)
-    else:  # no disclosure control: ".." only where a figure cannot be computed
-        line = glossary["missing_note"]
-    return dataclasses.replace(table, notes=(*table.notes, line))
+    return dataclasses.replace(table, notes=(*table.notes, missing_note(results, glossary)))
 
 
 def build_table(key: str, results: Results, glossary: Glossary) -> Table:

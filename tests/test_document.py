@@ -125,7 +125,12 @@ def test_itt_diagrams_cope_with_points_hidden_by_disclosure_control(
     """With 300 as the limit the tails are hidden: the curves stop early and the counts
     there print "..", while day 0 shows the arms as before."""
     protected = _itt_diagrams(protect(default_results, 300), "sv", tmp_path)
-    for key, (_markdown, figure) in protected.items():
+    explained = Glossary.load(ROOT / "reports" / "glossary", "sv").fill(
+        "suppressed_note", min_count=300
+    )
+    for key, (markdown, figure) in protected.items():
+        assert fmt.markdown_literal(explained) in markdown, key  # ".." explained in the note
+        assert fmt.markdown_literal(explained) not in itt_diagrams["sv"][key][0], key
         ydata = np.concatenate([line.get_ydata() for line in figure.axes[0].get_lines()])
         assert np.isnan(ydata).any() and not np.isnan(ydata).all(), key
         assert ".." in [t.get_text() for t in figure.axes[1].texts], key
