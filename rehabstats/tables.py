@@ -324,9 +324,20 @@ SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("plan_heading", ("plan_window",)),
     ),
 }
-SHOWN_TERMS["TV_B5"] = SHOWN_TERMS["B5"]
-SHOWN_TERMS["TV_B6"] = SHOWN_TERMS["B6"]
-SHOWN_TERMS["TV_T7"] = SHOWN_TERMS["T7"]
+
+
+# The columns of every table of hazard ratios (glossary ``columns.*``), after the label.
+RATIO_COLUMNS = ("hazard_ratio", "ci", "n_cases")
+
+
+def _header(glossary: Glossary, *columns: str) -> tuple[str, ...]:
+    """A header row: the label column (empty) and the glossary's ``columns.*`` names."""
+    return ("", *(glossary[f"columns.{column}"] for column in columns))
+
+
+def _not_fitted_line(refusal: CoxRefusal, glossary: Glossary) -> str:
+    """The note of a model that could not be estimated, saying why."""
+    return glossary.fill("cox_not_fitted", problem=refusal_text(refusal, glossary))
 
 
 def _interval(low: float, high: float, lang: str) -> str:
@@ -342,7 +353,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     result = results.cox[key]
     table = result.table
     rows: list[tuple[str, ...]] = []
-    for heading, prefixes in SHOWN_TERMS[key]:
+    for heading, prefixes in SHOWN_TERMS[key.removeprefix("TV_")]:  # a refit shows its model's
         rows.append((glossary[f"terms.{heading}"], "", "", ""))
         shown = table[table["term"].str.partition(":")[0].isin(prefixes)]
         for r in shown.itertuples(index=False):
@@ -360,19 +371,12 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     if result.converged:
         lines.append(_cox_note(result, glossary))
     else:
-        lines.append(
-            glossary.fill("cox_not_fitted", problem=refusal_text(result.refusal, glossary))
-        )
+        lines.append(_not_fitted_line(result.refusal, glossary))
     lines.append(glossary["stars_note"])
     return Table(
         label=f"{glossary['table_word']} {table_number(key)}",
         title=glossary[f"tables.{key}"],
-        header=(
-            "",
-            glossary["columns.hazard_ratio"],
-            glossary["columns.ci"],
-            glossary["columns.n_cases"],
-        ),
+        header=_header(glossary, *RATIO_COLUMNS),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
@@ -399,20 +403,12 @@ def itt_table(results: Results, glossary: Glossary) -> Table:
         )
     models = [results.itt.events[event].cox for event in results.itt.events]
     lines = [glossary["table_notes.ITT"]]
-    refused = [refusal_text(m.refusal, glossary) for m in models if m.refusal is not None]
-    lines += [glossary.fill("cox_not_fitted", problem=problem) for problem in refused]
+    lines += [_not_fitted_line(m.refusal, glossary) for m in models if m.refusal is not None]
     lines.append(glossary["stars_note"])
     return Table(
         label=f"{glossary['table_word']} {table_number('ITT')}",
         title=glossary["tables.ITT"],
-        header=(
-            "",
-            glossary["columns.hazard_ratio"],
-            glossary["columns.ci"],
-            glossary["columns.n_cases"],
-            glossary["columns.events"],
-            glossary["columns.logrank_p"],
-        ),
+        header=_header(glossary, *RATIO_COLUMNS, "events", "logrank_p"),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
