@@ -5,7 +5,7 @@
 
 For each size: a generated register extract → validation → study population, then
 
-- ``report``: the report's own computation of its five models (``rehabstats.cox.cox_models``),
+- ``report``: the report's own computation of its five models (``rehabstats.stats.cox.cox_models``),
   everything included (model frames, checks, design matrices, lifelines, result tables);
   the report fits B3–B6 and derives Tabell 7 from B6's fit;
 - ``lifelines``: ``CoxPHFitter.fit`` alone on the design matrices the report built;
@@ -44,10 +44,10 @@ from scipy import sparse
 from statsmodels.duration.hazard_regression import PHReg
 from threadpoolctl import threadpool_limits
 
-from rehabstats import cox
-from rehabstats.population import derive_cohort
-from rehabstats.synth import generate
-from rehabstats.validation import validate
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import validate
+from rehabstats.stats import cox
 
 # How each model's design is made, to record it: Tabell 7 by its own (unused) fit.
 MODELS: dict[str, Callable[[pd.DataFrame], cox.CoxResult]] = {
@@ -152,7 +152,7 @@ def yardstick_fit(
 def report_designs(cases: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str, str]]:
     """The design matrices the report's models hand to lifelines, recorded in one run.
 
-    ``rehabstats.cox._fit`` is wrapped for the duration of the call and restored.
+    ``rehabstats.stats.cox._fit`` is wrapped for the duration of the call and restored.
     """
     designs: dict[str, tuple[pd.DataFrame, str, str]] = {}
     fit = cox._fit

@@ -7,7 +7,7 @@ and PDF), in its own process. ``analyse`` is the part of it before any notebook 
 (load, validate, study population, statistics), also in its own process; the script
 also compares it with the floor, and the render with the two together. ``floor`` is
 what any report made this way costs at least, with rehabstats' own engine
-(``rehabstats.render``): a Jupyter kernel started by papermill on a notebook with
+(``rehabstats.engine.render``): a Jupyter kernel started by papermill on a notebook with
 nothing in it but its parameters and one paragraph, rendered to HTML (pandoc) and to
 PDF (pandoc → Typst), for both languages in parallel threads, as the render does.
 Memory is the whole process tree's resident set, sampled (``common.run_measured``).
@@ -68,7 +68,7 @@ def empty_notebook(path: Path) -> Path:
 
 def floor(folder: Path) -> None:
     """Execute and render the empty notebook in both languages, in parallel threads."""
-    from rehabstats.render import execute_notebook, render_notebook, set_front_matter
+    from rehabstats.engine.render import execute_notebook, render_notebook, set_front_matter
 
     template = empty_notebook(folder / "empty.ipynb")
 
@@ -85,7 +85,7 @@ def floor(folder: Path) -> None:
 
 def analyse_only(data: Path) -> None:
     """The analysis the render starts with: load, validate, population, statistics."""
-    from rehabstats.results import analyse
+    from rehabstats.reporting.results import analyse
 
     analyse(data)
 
@@ -96,8 +96,8 @@ def dataset(args: argparse.Namespace, folder: Path) -> Path:
         return args.data
     if args.rows is None and DEFAULT_DATA.is_file():
         return DEFAULT_DATA
-    from rehabstats.loading import write_csv
-    from rehabstats.synth import generate, load_scenario
+    from rehabstats.data.loading import write_csv
+    from rehabstats.data.synth import generate, load_scenario
 
     seed = load_scenario("default")["default_seed"]
     path = folder / "register.csv"

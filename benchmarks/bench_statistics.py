@@ -3,7 +3,7 @@
     python benchmarks/bench_statistics.py [--sizes 10000 100000 1000000 3000000]
 
 For each size a generated register extract is written as Parquet (in its own process),
-then a fresh process reads it and times each stage of ``rehabstats.results.analyse``:
+then a fresh process reads it and times each stage of ``rehabstats.reporting.results.analyse``:
 ``load`` (Parquet), ``validate`` (pandera contract), ``cohort`` (``derive_cohort``) and
 ``statistics`` (``compute_results``: descriptive tables, Kaplan–Meier, log-rank and the
 five Cox models). Peak memory is that process's peak resident set (``ru_maxrss``), so
@@ -38,17 +38,17 @@ def _peak_mib() -> float:
 
 def write(rows: int, seed: int, scenario: str, path: Path) -> None:
     """Generate ``rows`` register rows and write them as Parquet."""
-    from rehabstats.synth import generate
+    from rehabstats.data.synth import generate
 
     generate(rows, seed=seed, scenario=scenario).to_parquet(path)
 
 
 def measure(path: Path) -> dict:
     """Time each stage of the analysis of ``path``; peak memory after each."""
-    from rehabstats.loading import load
-    from rehabstats.population import derive_cohort
-    from rehabstats.results import DatasetInfo, compute_results
-    from rehabstats.validation import validate
+    from rehabstats.data.loading import load
+    from rehabstats.data.population import derive_cohort
+    from rehabstats.data.validation import validate
+    from rehabstats.reporting.results import DatasetInfo, compute_results
 
     figures = {"base_mib": _peak_mib()}
     start = time.perf_counter()

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rehabstats.contract import ContractError
+from rehabstats.data.contract import ContractError
 from rehabstats.errors import DataFileError, OptionError, RehabstatsError, ResourceError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
@@ -22,9 +22,9 @@ DATA_HELP = "register extract: CSV, Parquet, Excel, Stata, SPSS or SAS"
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from rehabstats.loading import load
-    from rehabstats.population import derive_cohort
-    from rehabstats.validation import validate
+    from rehabstats.data.loading import load
+    from rehabstats.data.population import derive_cohort
+    from rehabstats.data.validation import validate
 
     report, typed = validate(load(args.data))
     print(report)
@@ -39,8 +39,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from rehabstats.loading import save, writer_for
-    from rehabstats.synth import generate
+    from rehabstats.data.loading import save, writer_for
+    from rehabstats.data.synth import generate
 
     writer_for(args.out)  # an unknown extension is refused before any work is done
     frame = generate(args.n, seed=args.seed, scenario=args.scenario)
@@ -51,7 +51,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _dictionary(args: argparse.Namespace) -> int:
-    from rehabstats.dictionary import dictionary_markdown
+    from rehabstats.data.dictionary import dictionary_markdown
 
     text = dictionary_markdown()
     if args.out:
@@ -63,9 +63,9 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from rehabstats.disclosure import protect
-    from rehabstats.export import write_exports
-    from rehabstats.results import analyse
+    from rehabstats.reporting.export import write_exports
+    from rehabstats.reporting.results import analyse
+    from rehabstats.stats.disclosure import protect
 
     json_path, xlsx_path = write_exports(protect(analyse(args.data), args.min_count), args.out)
     print(f"wrote {json_path} and {xlsx_path}")
@@ -75,8 +75,8 @@ def _tables(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from rehabstats.edition import cover_warning
-    from rehabstats.pipeline import render_report
+    from rehabstats.engine.pipeline import render_report
+    from rehabstats.reporting.edition import cover_warning
 
     if args.by:
         return _render_by(args)
@@ -109,9 +109,9 @@ def _render_by(args: argparse.Namespace) -> int:
     """
     from rich.console import Console
 
-    from rehabstats.batch import render_by
-    from rehabstats.edition import cover_warning
-    from rehabstats.pipeline import RenderOptions
+    from rehabstats.engine.batch import render_by
+    from rehabstats.engine.pipeline import RenderOptions
+    from rehabstats.reporting.edition import cover_warning
 
     options = RenderOptions(
         tuple(args.lang), tuple(args.format), args.edition, args.engine, min_count=args.min_count

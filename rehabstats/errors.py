@@ -5,13 +5,13 @@ Every one of them derives from :class:`RehabstatsError`, so a script (and the
 a bug in rehabstats still shows as a traceback::
 
     RehabstatsError
-    ├── ContractError       the data break the contract (rehabstats.contract)
-    │   └── EmptyGroupsError    a study group has no cases (rehabstats.population)
+    ├── ContractError       the data break the contract (rehabstats.data.contract)
+    │   └── EmptyGroupsError    a study group has no cases (rehabstats.data.population)
     ├── DataFileError       the file cannot be read as a table at all
     ├── OptionError         an unknown language, format, engine, column, scenario …
     ├── RenderError         a notebook could not be executed or turned into a report
     └── ResourceError       a file of the report's content is missing
-        └── EditionError        the edition file cannot be used (rehabstats.edition)
+        └── EditionError        the edition file cannot be used (rehabstats.reporting.edition)
 
 The two contract errors live beside the report they carry; the rest live here, so that
 catching them imports nothing heavy.
@@ -52,7 +52,7 @@ class OptionError(RehabstatsError, ValueError):
     """An option names something rehabstats does not have, or a value it cannot use.
 
     Also a :class:`ValueError`, as the refusal of an unknown language by
-    :mod:`rehabstats.formatting` is, so code that caught ``ValueError`` still does.
+    :mod:`rehabstats.reporting.formatting` is, so code that caught ``ValueError`` still does.
     """
 
 

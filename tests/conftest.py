@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rehabstats.loading import write_csv
-from rehabstats.synth import generate
+from rehabstats.data.loading import write_csv
+from rehabstats.data.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "register.csv"
@@ -46,7 +46,7 @@ def write_rows(path: Path, frame: pd.DataFrame) -> Path:
 @pytest.fixture(scope="session")
 def default_results():
     """The results of the shipped default dataset (computed once per test session)."""
-    from rehabstats.results import analyse
+    from rehabstats.reporting.results import analyse
 
     return analyse(DEFAULT_DATA)
 
@@ -55,9 +55,9 @@ def default_results():
 def dalarna_results():
     """The results of one county of the default dataset, unprotected, as one part of
     ``rehabstats render --by county`` computes them (computed once per test session)."""
-    from rehabstats.population import derive_cohort
-    from rehabstats.results import DatasetInfo, compute_results
-    from rehabstats.validation import read_dataset
+    from rehabstats.data.population import derive_cohort
+    from rehabstats.data.validation import read_dataset
+    from rehabstats.reporting.results import DatasetInfo, compute_results
 
     typed = read_dataset(DEFAULT_DATA)
     part = typed[typed["county"] == "dalarna"]

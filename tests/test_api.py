@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 import rehabstats as rs
-import rehabstats.results
+import rehabstats.reporting.results
 from rehabstats.cli import main
-from rehabstats.contract import Problem, ValidationReport
-from rehabstats.export import write_json
-from rehabstats.population import AccountingError
+from rehabstats.data.contract import Problem, ValidationReport
+from rehabstats.data.population import AccountingError
+from rehabstats.reporting.export import write_json
 from tests.conftest import DEFAULT_DATA, ROOT
 
 # Raised only when rehabstats itself is wrong: never caught by the command.
@@ -31,10 +31,10 @@ INTERNAL = {AccountingError}
 def _package_exceptions() -> set[type[BaseException]]:
     """Every exception class defined in a module of the package."""
     found = set()
-    for module in pkgutil.iter_modules(rehabstats.__path__):
-        if module.name == "__main__":  # importing it runs the command
+    for module in pkgutil.walk_packages(rehabstats.__path__, prefix="rehabstats."):
+        if module.name == "rehabstats.__main__":  # importing it runs the command
             continue
-        namespace = import_module(f"rehabstats.{module.name}")
+        namespace = import_module(module.name)
         for _, value in inspect.getmembers(namespace, inspect.isclass):
             if issubclass(value, BaseException) and value.__module__.startswith("rehabstats."):
                 found.add(value)
@@ -125,7 +125,7 @@ def _tables_raising(error: Exception, monkeypatch: pytest.MonkeyPatch, tmp_path:
     def analyse(_: object) -> None:
         raise error
 
-    monkeypatch.setattr(rehabstats.results, "analyse", analyse)
+    monkeypatch.setattr(rehabstats.reporting.results, "analyse", analyse)
     return main(["tables", str(DEFAULT_DATA), "--out", str(tmp_path / "out")])
 
 

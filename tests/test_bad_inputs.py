@@ -23,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import rehabstats.results
+import rehabstats.reporting.results
 from rehabstats.cli import main
-from rehabstats.loading import load
-from rehabstats.population import derive_cohort
-from rehabstats.results import Results
-from rehabstats.validation import validate
+from rehabstats.data.loading import load
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import validate
+from rehabstats.reporting.results import Results
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -63,14 +63,14 @@ class TablesRun:
 def _tables(path: Path, out: Path) -> TablesRun:
     """Run ``rehabstats tables`` and keep the :class:`Results` it wrote (one computation)."""
     kept: list[Results] = []
-    analyse = rehabstats.results.analyse
+    analyse = rehabstats.reporting.results.analyse
 
     def keep(data: Path) -> Results:
         kept.append(analyse(data))
         return kept[-1]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rehabstats.results, "analyse", keep)
+        patch.setattr(rehabstats.reporting.results, "analyse", keep)
         status, output = _cli("tables", path, "--out", out)
     written = out / "tables.json"
     tables = json.loads(written.read_text(encoding="utf-8")) if written.exists() else None

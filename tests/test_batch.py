@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rehabstats import formatting as fmt
-from rehabstats.batch import by_column, render_by
 from rehabstats.cli import main
+from rehabstats.data.loading import write_csv
+from rehabstats.engine.batch import by_column, render_by
+from rehabstats.engine.pipeline import REPORTS_DIR, RenderOptions
 from rehabstats.errors import OptionError, RenderError, ResourceError
-from rehabstats.loading import write_csv
-from rehabstats.pipeline import REPORTS_DIR, RenderOptions
+from rehabstats.reporting import formatting as fmt
 
 pytestmark = pytest.mark.render
 

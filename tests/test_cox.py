@@ -12,7 +12,12 @@ from lifelines.datasets import load_rossi
 from lifelines.exceptions import ConvergenceError
 from statsmodels.duration.hazard_regression import PHReg
 
-from rehabstats.cox import (
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.loading import load
+from rehabstats.data.population import GROUPS, STATUSES, USABLE, derive_cohort
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import validate
+from rehabstats.stats.cox import (
     COVARIATES,
     GROUP,
     MEASURE_EVENTS,
@@ -36,11 +41,6 @@ from rehabstats.cox import (
     model_frame,
     stars,
 )
-from rehabstats.dictionary import load_dictionary
-from rehabstats.loading import load
-from rehabstats.population import GROUPS, STATUSES, USABLE, derive_cohort
-from rehabstats.synth import generate
-from rehabstats.validation import validate
 from tests.conftest import DEFAULT_DATA
 
 MODELS = {

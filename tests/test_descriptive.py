@@ -1,6 +1,6 @@
 """B1's tests: one per row of age and one per categorical variable, checked by hand.
 
-Each test of :func:`rehabstats.descriptive.balance_by_arm` is compared with a second
+Each test of :func:`rehabstats.stats.descriptive.balance_by_arm` is compared with a second
 computation that does not go through scipy's test: the chi-square statistic and its
 p-value written out for a small table and statsmodels' test on the default data, the
 Mann–Whitney U test's exact p-value counted over every way to split the ranks and its
@@ -18,8 +18,13 @@ import pytest
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.weightstats import ttest_ind
 
-from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_by_arm, balance_tests
-from rehabstats.dictionary import load_dictionary
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.stats.descriptive import (
+    BALANCE_VARIABLES,
+    EXPORT_VARIABLE,
+    balance_by_arm,
+    balance_tests,
+)
 
 
 def cases_frame(control: list[int], offered: list[int], benefit: list[str] | None = None):
@@ -90,9 +95,9 @@ def test_the_mean_and_median_rows_carry_different_tests(default_results):
 
 def test_b1_agrees_with_statsmodels_on_generated_cases():
     """Every variable's chi-square test and the t-test, on a generated register."""
-    from rehabstats.population import derive_cohort
-    from rehabstats.synth import generate
-    from rehabstats.validation import validate
+    from rehabstats.data.population import derive_cohort
+    from rehabstats.data.synth import generate
+    from rehabstats.data.validation import validate
 
     _, typed = validate(generate(600, seed=11))
     cases = derive_cohort(typed).cases

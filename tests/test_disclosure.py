@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rehabstats.disclosure import complete_lines, left_out_by_reason, protect
-from rehabstats.glossary import Glossary
-from rehabstats.population import derive_cohort
-from rehabstats.results import DatasetInfo, Results, compute_results
-from rehabstats.tables import build_table
-from rehabstats.text import text_context
-from rehabstats.validation import validate
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import validate
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, Results, compute_results
+from rehabstats.reporting.tables import build_table
+from rehabstats.reporting.text import text_context
+from rehabstats.stats.disclosure import complete_lines, left_out_by_reason, protect
 from tests.conftest import ROOT
 
 

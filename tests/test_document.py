@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from rehabstats import figures
-from rehabstats import formatting as fmt
-from rehabstats.disclosure import protect
-from rehabstats.document import ITT_DIAGRAM_EVENTS, ReportDocument
-from rehabstats.glossary import Glossary
-from rehabstats.itt import ARMS
-from rehabstats.results import Results
-from rehabstats.tables import source_line
+from rehabstats.reporting import figures
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.document import ITT_DIAGRAM_EVENTS, ReportDocument
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import Results
+from rehabstats.reporting.tables import source_line
+from rehabstats.stats.disclosure import protect
+from rehabstats.stats.itt import ARMS
 from tests.conftest import ROOT
 
 GIT_IDENTITY = {
@@ -162,7 +162,7 @@ def test_provenance_outside_git_shows_the_missing_sign(
     default_results.save(results)
     script = (
         "from pathlib import Path\n"
-        "from rehabstats.document import ReportDocument, git_revision\n"
+        "from rehabstats.reporting.document import ReportDocument, git_revision\n"
         "assert git_revision() is None\n"
         f"doc = ReportDocument.open(Path({str(results)!r}), 'sv', "
         f"reports_dir=Path({str(ROOT / 'reports')!r}), figures_dir=Path('.'), edition={{}})\n"
@@ -192,7 +192,7 @@ def test_provenance_says_when_the_checkout_has_uncommitted_changes(default_resul
     default_results.save(results)
     script = (
         "from pathlib import Path\n"
-        "from rehabstats.document import ReportDocument\n"
+        "from rehabstats.reporting.document import ReportDocument\n"
         f"doc = ReportDocument.open(Path({str(results)!r}), 'sv', "
         f"reports_dir=Path({str(tmp_path / 'reports')!r}), figures_dir=Path('.'), edition={{}})\n"
         "print(doc.provenance())\n"

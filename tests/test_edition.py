@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-import rehabstats.batch
-import rehabstats.pipeline
+import rehabstats.engine.batch
+import rehabstats.engine.pipeline
 from rehabstats.cli import main
-from rehabstats.edition import edition_for, front_matter, load_edition
+from rehabstats.data.loading import write_csv
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import validate
+from rehabstats.engine.pipeline import REPORTS_DIR, RenderOptions, render_report
 from rehabstats.errors import EditionError
-from rehabstats.glossary import Glossary
-from rehabstats.loading import write_csv
-from rehabstats.pipeline import REPORTS_DIR, RenderOptions, render_report
-from rehabstats.population import derive_cohort
-from rehabstats.results import DatasetInfo, compute_results, file_sha256
-from rehabstats.synth import generate
-from rehabstats.text import render_section, text_context
-from rehabstats.validation import validate
+from rehabstats.reporting.edition import edition_for, front_matter, load_edition
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, compute_results, file_sha256
+from rehabstats.reporting.text import render_section, text_context
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "register.csv"
@@ -178,7 +178,7 @@ def test_the_default_edition_on_other_data_warns_and_says_nothing_of_them(
 
 
 def test_render_by_warns_too(generated_csv: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(rehabstats.batch, "render_by", lambda *_, **__: (tmp_path, []))
+    monkeypatch.setattr(rehabstats.engine.batch, "render_by", lambda *_, **__: (tmp_path, []))
     assert main(["render", str(generated_csv), "--out", str(tmp_path), "--by", "county"]) == 0
     assert capsys.readouterr().err.startswith("warning: no --edition given: the cover is that")
 
@@ -186,7 +186,7 @@ def test_render_by_warns_too(generated_csv: Path, tmp_path: Path, monkeypatch, c
 def test_the_shipped_register_with_the_default_edition_warns_of_nothing(
     tmp_path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setattr(rehabstats.batch, "render_by", lambda *_, **__: (tmp_path, []))
+    monkeypatch.setattr(rehabstats.engine.batch, "render_by", lambda *_, **__: (tmp_path, []))
     assert main(["render", str(SHIPPED), "--out", str(tmp_path), "--by", "county"]) == 0
     assert "warning" not in capsys.readouterr().err
 
@@ -227,8 +227,8 @@ def no_analysis(monkeypatch) -> None:
     def analyse(*_, **__):
         raise AssertionError("the analysis ran")
 
-    monkeypatch.setattr(rehabstats.pipeline, "analyse", analyse)
-    monkeypatch.setattr(rehabstats.batch, "read_dataset", analyse)
+    monkeypatch.setattr(rehabstats.engine.pipeline, "analyse", analyse)
+    monkeypatch.setattr(rehabstats.engine.batch, "read_dataset", analyse)
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -253,7 +253,7 @@ def test_a_bad_edition_is_refused_before_any_work_from_python(
     with pytest.raises(EditionError):
         render_report(generated_csv, tmp_path / "out", edition_path=path)
     with pytest.raises(EditionError):
-        rehabstats.batch.render_by(
+        rehabstats.engine.batch.render_by(
             generated_csv, tmp_path / "by", "county", RenderOptions(edition_path=path)
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edition.yaml"]

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from rehabstats.cli import main
-from rehabstats.export import KEY_ORDER, write_exports
+from rehabstats.reporting.export import KEY_ORDER, write_exports
 from tests.conftest import DEFAULT_DATA
 
 GROUP_CODES = {"control", "treatment", "declined", "treatment_arm", "total"}

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import pytest
 
-from rehabstats.population import GROUPS
+from rehabstats.data.population import GROUPS
 
 T4_T6 = {"T4_meeting": "meeting", "T5_plan": "plan", "T6_measure": "measure"}
 COX = {"B3_cox_meeting": "B3", "B4_cox_plan": "B4", "B5_cox_measure_model1": "B5"}

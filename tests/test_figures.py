@@ -14,8 +14,8 @@ from matplotlib.font_manager import findfont
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.text import Text
 
-from rehabstats.figures import km_figure, process_figure, save_figure, timeline_figure
-from rehabstats.fonts import SANS, font_files
+from rehabstats.engine.fonts import SANS, font_files
+from rehabstats.reporting.figures import km_figure, process_figure, save_figure, timeline_figure
 
 GROUPS_SV = {"control": "Kontrollgrupp", "treatment": "Försöksgrupp", "declined": "Bortfall"}
 GROUPS_EN = {"control": "Control group", "treatment": "Treatment group", "declined": "Declined"}

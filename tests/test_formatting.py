@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from rehabstats import formatting as fmt
+from rehabstats.reporting import formatting as fmt
 
 NBSP = "\N{NO-BREAK SPACE}"
 

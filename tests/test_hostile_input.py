@@ -19,14 +19,14 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from rehabstats import formatting as fmt
-from rehabstats.batch import PartOutcome, _index_page
-from rehabstats.glossary import Glossary
-from rehabstats.loading import write_csv
-from rehabstats.pipeline import REPORTS_DIR, RenderedReport, RenderOptions, render_report
-from rehabstats.render import render_notebook, set_front_matter
-from rehabstats.results import DatasetInfo
-from rehabstats.tables import Table
+from rehabstats.data.loading import write_csv
+from rehabstats.engine.batch import PartOutcome, _index_page
+from rehabstats.engine.pipeline import REPORTS_DIR, RenderedReport, RenderOptions, render_report
+from rehabstats.engine.render import render_notebook, set_front_matter
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo
+from rehabstats.reporting.tables import Table
 
 LANGS = ("sv", "en")
 A4_WIDTH = 595.28  # points

@@ -8,12 +8,12 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from rehabstats.cox import covariate_terms, model_frame
-from rehabstats.dictionary import load_dictionary
-from rehabstats.itt import ARMS, TABLE_COLUMNS, ITTResult, arm_cox, itt
-from rehabstats.population import EVENTS, derive_cohort
-from rehabstats.survival import usable
-from rehabstats.validation import read_dataset
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.population import EVENTS, derive_cohort
+from rehabstats.data.validation import read_dataset
+from rehabstats.stats.cox import covariate_terms, model_frame
+from rehabstats.stats.itt import ARMS, TABLE_COLUMNS, ITTResult, arm_cox, itt
+from rehabstats.stats.survival import usable
 from tests.conftest import DEFAULT_DATA
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 import psutil
 import pytest
 
-from rehabstats.pipeline import render_report
-from rehabstats.render import execute_notebook, started_kernel
-from rehabstats.validation import ContractError
+from rehabstats.data.validation import ContractError
+from rehabstats.engine.pipeline import render_report
+from rehabstats.engine.render import execute_notebook, started_kernel
 
 
 def _notebook(path: Path, source: str) -> Path:
@@ -36,7 +36,7 @@ def _kernels() -> list[psutil.Process]:
 def test_a_preloaded_kernel_has_the_modules_but_not_their_names(tmp_path: Path) -> None:
     check = (
         "import os, sys\n"
-        "assert 'rehabstats.document' in sys.modules, 'preloaded'\n"
+        "assert 'rehabstats.reporting.document' in sys.modules, 'preloaded'\n"
         "assert 'rehabstats' not in globals() and 'IPython' not in globals(), 'no names left'\n"
         "assert os.getcwd() == expected, os.getcwd()\n"
     )
@@ -44,7 +44,9 @@ def test_a_preloaded_kernel_has_the_modules_but_not_their_names(tmp_path: Path) 
     work = tmp_path / "work"
     work.mkdir()
     folder = Path.cwd()
-    with started_kernel(work, preload=("IPython.display", "rehabstats.document")) as kernel:
+    with started_kernel(
+        work, preload=("IPython.display", "rehabstats.reporting.document")
+    ) as kernel:
         execute_notebook(
             template, {"expected": str(work)}, work / "check.ipynb", work, kernel=kernel
         )
@@ -77,7 +79,7 @@ def test_reading_results_imports_no_analysis_machinery() -> None:
     """What the kernels import: no pandera, file readers or model fitting (seconds each)."""
     heavy = ("pandera", "pyreadstat", "lifelines", "scipy", "statsmodels")
     script = (
-        "import sys, rehabstats.document\n"
+        "import sys, rehabstats.reporting.document\n"
         f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n"
     )
     loaded = subprocess.run(

@@ -11,9 +11,9 @@ import pyreadstat
 import pytest
 import yaml
 
-from rehabstats import loading
-from rehabstats.validation import read_dataset
-from rehabstats.yamlfile import read_yaml
+from rehabstats._yamlfile import read_yaml
+from rehabstats.data import loading
+from rehabstats.data.validation import read_dataset
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def expected(small_register: pd.DataFrame, tmp_path_factory) -> pd.DataFrame:
     path = tmp_path_factory.mktemp("csv") / "register.csv"
-    from rehabstats.loading import write_csv
+    from rehabstats.data.loading import write_csv
 
     write_csv(small_register, path)
     return read_dataset(path)
@@ -81,7 +81,7 @@ def test_a_csv_is_read_and_written_without_importing_pyreadstat(small_csv: Path)
     """pyreadstat (0.2 s to import) is loaded only for SPSS and SAS files."""
     script = (
         "import sys\n"
-        "from rehabstats.loading import load, save\n"
+        "from rehabstats.data.loading import load, save\n"
         f"save(load({str(small_csv)!r}), {str(small_csv.with_name('copy.csv'))!r})\n"
         "print('pyreadstat' in sys.modules)\n"
     )
@@ -114,7 +114,7 @@ def test_project_yaml_files_read_as_pyyaml_reads_them() -> None:
     root = Path(__file__).resolve().parents[1]
     files = [
         *root.glob("rehabstats/*.yaml"),
-        *root.glob("rehabstats/scenarios/*.yaml"),
+        *root.glob("rehabstats/data/scenarios/*.yaml"),
         *root.glob("reports/**/*.yaml"),
     ]
     assert len(files) >= 5

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rehabstats.engine.pipeline import REPORTS_DIR, render_report
+from rehabstats.engine.render import RenderError
 from rehabstats.errors import OptionError, ResourceError
-from rehabstats.pipeline import REPORTS_DIR, render_report
-from rehabstats.render import RenderError
 
 
 @pytest.fixture

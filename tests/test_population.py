@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rehabstats.population import BUCKETS, EVENTS, derive_cohort
-from rehabstats.validation import ContractError, validate
+from rehabstats.data.population import BUCKETS, EVENTS, derive_cohort
+from rehabstats.data.validation import ContractError, validate
 
 
 @pytest.fixture(scope="module")

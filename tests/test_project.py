@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from rehabstats.dictionary import dictionary_markdown
+from rehabstats.data.dictionary import dictionary_markdown
 from tests.conftest import ROOT
 from tools.environment_yml import environment_yml
 

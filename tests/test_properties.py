@@ -12,15 +12,15 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rehabstats.dictionary import load_dictionary
-from rehabstats.disclosure import protect
-from rehabstats.glossary import Glossary
-from rehabstats.loading import write_csv
-from rehabstats.population import derive_cohort
-from rehabstats.results import DatasetInfo, Results, compute_results
-from rehabstats.synth import generate
-from rehabstats.tables import BUILDERS, build_table
-from rehabstats.validation import ContractError, validate
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.loading import write_csv
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import ContractError, validate
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, Results, compute_results
+from rehabstats.reporting.tables import BUILDERS, build_table
+from rehabstats.stats.disclosure import protect
 from tests.conftest import ROOT
 from tests.test_tables import cell_numbers
 

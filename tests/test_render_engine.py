@@ -15,20 +15,20 @@ import yaml
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from rehabstats.errors import OptionError
-from rehabstats.pipeline import render_report
-from rehabstats.render import (
+from rehabstats.engine.pipeline import render_report
+from rehabstats.engine.render import (
     RenderError,
     bundled_pandoc,
     execute_notebook,
     render_notebook,
     set_front_matter,
 )
+from rehabstats.errors import OptionError
 from tests.conftest import DEFAULT_DATA
 
 FIXTURE = Path(__file__).parent / "fixtures" / "engine" / "report.ipynb"
 # The font families a PDF may embed, by PostScript name: the two shipped with the
-# project (rehabstats/fonts.py), and Typst's own embedded monospace font, set for code.
+# project (rehabstats/engine/fonts.py), and Typst's own embedded monospace font, set for code.
 ALLOWED_FONT_FAMILIES = {"SourceSerifPro", "SourceSansPro", "DejaVuSansMono"}
 # A pandoc older than the bundled one, first on PATH: pypandoc's own lookup would take
 # it (the newest version it finds), and it fails on the options the report uses.

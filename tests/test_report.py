@@ -17,12 +17,12 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
-from rehabstats.cox import REFUSAL_TEXTS
-from rehabstats.figures import BOX_FACE, COLORS
-from rehabstats.formatting import hazard_ratio, integer
-from rehabstats.loading import write_csv
-from rehabstats.pipeline import render_report
-from rehabstats.synth import generate
+from rehabstats.data.loading import write_csv
+from rehabstats.data.synth import generate
+from rehabstats.engine.pipeline import render_report
+from rehabstats.reporting.figures import BOX_FACE, COLORS
+from rehabstats.reporting.formatting import hazard_ratio, integer
+from rehabstats.stats.cox import REFUSAL_TEXTS
 from tests.conftest import DEFAULT_DATA, ROOT
 
 pytestmark = pytest.mark.render

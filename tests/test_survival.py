@@ -8,10 +8,10 @@ import pytest
 from scipy.stats import chi2
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from rehabstats.population import EVENTS, GROUPS, STATUSES, derive_cohort
-from rehabstats.survival import event_table, km_curves, km_curves_and_shares, logrank
-from rehabstats.synth import generate
-from rehabstats.validation import validate
+from rehabstats.data.population import EVENTS, GROUPS, STATUSES, derive_cohort
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import validate
+from rehabstats.stats.survival import event_table, km_curves, km_curves_and_shares, logrank
 
 
 def hand_cases(rows: list[tuple[str, str, float]], event: str = "meeting") -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests of the synthetic register generator (rehabstats.synth) and the shipped dataset."""
+"""Tests of the synthetic register generator (rehabstats.data.synth) and the shipped dataset."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rehabstats import synth
 from rehabstats.cli import main
-from rehabstats.loading import WRITERS, write_csv
-from rehabstats.population import Cohort, derive_cohort
-from rehabstats.validation import read_dataset, validate
+from rehabstats.data import synth
+from rehabstats.data.loading import WRITERS, write_csv
+from rehabstats.data.population import Cohort, derive_cohort
+from rehabstats.data.validation import read_dataset, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "register.csv"
@@ -88,7 +88,7 @@ def small_csv_data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 def test_synth_writes_the_format_its_extension_names(
     extension: str, small_csv_data: pd.DataFrame, tmp_path: Path
 ) -> None:
-    """Each format is read back by `rehabstats.loading` to the CSV's cases and values."""
+    """Each format is read back by `rehabstats.data.loading` to the CSV's cases and values."""
     out = tmp_path / f"register{extension}"
     assert run_synth(out) == 0
     if extension != ".csv":

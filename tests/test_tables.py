@@ -8,12 +8,12 @@ import re
 import pandas as pd
 import pytest
 
-from rehabstats import formatting as fmt
-from rehabstats.cox import REFUSAL_TEXTS, CoxRefusal
-from rehabstats.descriptive import balance_by_arm, balance_by_group, county_table
-from rehabstats.glossary import Glossary
-from rehabstats.population import derive_cohort
-from rehabstats.tables import BUILDERS, build_table, refusal_text
+from rehabstats.data.population import derive_cohort
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.tables import BUILDERS, build_table, refusal_text
+from rehabstats.stats.cox import REFUSAL_TEXTS, CoxRefusal
+from rehabstats.stats.descriptive import balance_by_arm, balance_by_group, county_table
 from tests.conftest import ROOT
 
 GLOSSARIES = ROOT / "reports" / "glossary"
@@ -90,7 +90,7 @@ def test_event_table_notes_count_the_cases_left_out(default_results, glossaries)
 @pytest.fixture(scope="module")
 def no_measure():
     """Results of the corpus file in which nobody started a measure: B5, B6, T7 refused."""
-    from rehabstats.results import analyse
+    from rehabstats.reporting.results import analyse
 
     return analyse(ROOT / "tests" / "data" / "bad" / "no_measure_for_anyone.csv")
 

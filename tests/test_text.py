@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from rehabstats.glossary import Glossary
-from rehabstats.population import EVENTS, derive_cohort
-from rehabstats.results import DatasetInfo, Results, analyse, compute_results
-from rehabstats.synth import SCENARIOS, generate
-from rehabstats.text import Words, comparison, render_section, robustness, text_context
-from rehabstats.validation import validate
+from rehabstats.data.population import EVENTS, derive_cohort
+from rehabstats.data.synth import SCENARIOS, generate
+from rehabstats.data.validation import validate
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, Results, analyse, compute_results
+from rehabstats.reporting.text import Words, comparison, render_section, robustness, text_context
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_DIR = ROOT / "reports" / "text"

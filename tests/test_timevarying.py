@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
-from rehabstats.cox import (
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import read_dataset
+from rehabstats.stats.cox import (
     GROUP,
     MODEL1_TERMS,
     TABLE_COLUMNS,
@@ -16,15 +18,13 @@ from rehabstats.cox import (
     covariate_terms,
     fit_cox,
 )
-from rehabstats.population import derive_cohort
-from rehabstats.timevarying import (
+from rehabstats.stats.timevarying import (
     counting_process,
     fit_time_varying,
     known_at_measure,
     measure_frame,
     tv_cox_models,
 )
-from rehabstats.validation import read_dataset
 from tests.conftest import DEFAULT_DATA
 
 # Hand-made cases: day of the meeting, the plan and the measure (None: none), last day.

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from rehabstats.cli import main
-from rehabstats.cox import cox_models
-from rehabstats.dictionary import load_dictionary
-from rehabstats.loading import load
-from rehabstats.population import derive_cohort
-from rehabstats.validation import MAX_VALUES, validate
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.loading import load
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import MAX_VALUES, validate
+from rehabstats.stats.cox import cox_models
 from tests.conftest import write_rows
 
 

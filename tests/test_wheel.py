@@ -87,7 +87,11 @@ def test_the_installed_wheel_renders_from_another_folder(installed: Path, tmp_pa
     elsewhere.mkdir()
     env = _clean_env()
     where = _run(
-        [str(installed / "python"), "-c", "import rehabstats.pipeline as p; print(p.REPORTS_DIR)"],
+        [
+            str(installed / "python"),
+            "-c",
+            "import rehabstats.engine.pipeline as p; print(p.REPORTS_DIR)",
+        ],
         cwd=elsewhere,
         env=env,
     )

@@ -1,7 +1,7 @@
 """Make the corpus of bad input files in ``tests/data/bad/`` (one file per case).
 
 Every file starts from the same small generated register extract, ``base.csv`` (a
-well-formed 200-row file from :func:`rehabstats.synth.generate`), and breaks it in one
+well-formed 200-row file from :func:`rehabstats.data.synth.generate`), and breaks it in one
 way. ``tests/test_bad_inputs.py`` says what rehabstats must do with each file and
 ``docs/bad-inputs.md`` explains the decisions.
 
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats.dictionary import load_dictionary
-from rehabstats.loading import write_csv
-from rehabstats.synth import generate
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.loading import write_csv
+from rehabstats.data.synth import generate
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "bad"

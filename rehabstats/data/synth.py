@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaincinv, ndtri
 
+from rehabstats._yamlfile import read_yaml
 from rehabstats.errors import OptionError
-from rehabstats.yamlfile import read_yaml
 
 PACKAGE = Path(__file__).parent
 SCENARIOS = PACKAGE / "scenarios"

@@ -4,7 +4,7 @@ Pipeline: papermill executes the notebook; nbconvert turns markdown cells and th
 Markdown/image outputs of code cells into pandoc markdown (code, stream text and
 errors are left out); pandoc writes a self-contained HTML file, or Typst source that
 the bundled Typst compiler turns into a PDF. Both tools come from PyPI (pypandoc-binary,
-typst), and so do the PDF's fonts (:mod:`rehabstats.fonts`): nothing installed on the
+typst), and so do the PDF's fonts (:mod:`rehabstats.engine.fonts`): nothing installed on the
 system is used. No LaTeX, no browser, no downloads.
 
 Notebook conventions (pandoc markdown, as in Quarto):
@@ -44,9 +44,9 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbconvert import MarkdownExporter
 
+from rehabstats.engine.fonts import SANS, SERIF, font_files
 from rehabstats.errors import OptionError, RenderError
-from rehabstats.fonts import SANS, SERIF, font_files
-from rehabstats.formatting import markdown_literal
+from rehabstats.reporting.formatting import markdown_literal
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf")
@@ -173,7 +173,7 @@ def _literal_front_matter(nb: nbformat.NotebookNode) -> None:
     Pandoc reads a metadata string as Markdown: an edition title with ``*bold*`` would
     print in italics, ``$x$`` as maths, ``@ref`` as a citation and ``<script>`` would
     be written into the HTML as it is. Each string is escaped on one line
-    (:func:`~rehabstats.formatting.markdown_literal`) in the notebook pandoc is given;
+    (:func:`~rehabstats.reporting.formatting.markdown_literal`) in the notebook pandoc is given;
     the executed notebook keeps the values as they were.
     """
     if _has_front_matter(nb):
@@ -313,7 +313,7 @@ def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
 def _typst(source: Path, target: Path) -> None:
     """Compile `source` to the PDF `target` with the shipped fonts, never the system's.
 
-    Typst sees only the fonts of :mod:`rehabstats.fonts` and its own embedded ones, so
+    Typst sees only the fonts of :mod:`rehabstats.engine.fonts` and its own embedded ones, so
     the PDF looks the same on every machine. Warnings are fatal, as pandoc's are: Typst
     warns when, e.g., a font family is unknown and it would silently set another.
     """
@@ -338,7 +338,7 @@ def _font_folder(folder: Path) -> Path:
     """`folder`, made to hold copies of the report's font files, for Typst.
 
     Typst takes fonts by the folder, and the font packages' own folders hold each style
-    in two formats (see :func:`rehabstats.fonts.font_files`).
+    in two formats (see :func:`rehabstats.engine.fonts.font_files`).
     """
     folder.mkdir(exist_ok=True)
     for path in [*font_files(SERIF), *font_files(SANS)]:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rehabstats import formatting as fmt
-from rehabstats.dictionary import load_dictionary
+from rehabstats._yamlfile import read_yaml
+from rehabstats.data.dictionary import load_dictionary
 from rehabstats.errors import ResourceError
-from rehabstats.yamlfile import read_yaml
+from rehabstats.reporting import formatting as fmt
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Checking a register extract against the data contract, every problem at once.
 
-The raw frame from :func:`rehabstats.loading.load` is first coerced to the contract's
+The raw frame from :func:`rehabstats.data.loading.load` is first coerced to the contract's
 types (codes, dates, booleans, whole numbers), keeping what could not be read as
 missing. One pandera schema then checks the typed frame lazily, so a user sees every
 problem in one go: a value that was present in the file but could not be read, a
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rehabstats.contract import BadValue, ContractError, Problem, ValidationReport
-from rehabstats.dictionary import ColumnSpec, DataDictionary, load_dictionary
+from rehabstats.data.contract import BadValue, ContractError, Problem, ValidationReport
+from rehabstats.data.dictionary import ColumnSpec, DataDictionary, load_dictionary
 
 MAX_EXAMPLES = 5
 # A bad value's problem lists this many distinct values, each with this many case ids.
@@ -454,7 +454,7 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
     >>> str(typed["case_start_date"].dtype)
     'datetime64[ns]'
     """
-    from rehabstats.loading import load
+    from rehabstats.data.loading import load
 
     report, typed = validate(load(path))
     if not report.ok:

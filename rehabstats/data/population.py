@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rehabstats.contract import ContractError, Problem, ValidationReport
-from rehabstats.dictionary import load_dictionary
+from rehabstats.data.contract import ContractError, Problem, ValidationReport
+from rehabstats.data.dictionary import load_dictionary
 
 GROUPS = ("control", "treatment", "declined")
 EVENTS = ("meeting", "plan", "measure")

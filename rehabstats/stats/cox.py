@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from rehabstats.dictionary import load_dictionary
-from rehabstats.population import GROUPS, USABLE
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.population import GROUPS, USABLE
 
 COVARIATES = (
     "sex",

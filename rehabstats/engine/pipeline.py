@@ -20,13 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rehabstats import formatting as fmt
-from rehabstats.disclosure import DEFAULT_MIN_COUNT, protect
-from rehabstats.edition import edition_for, front_matter, load_edition
-from rehabstats.errors import OptionError, RenderError
-from rehabstats.export import write_exports
-from rehabstats.glossary import Glossary
-from rehabstats.render import (
+from rehabstats.engine.render import (
     check_engine,
     check_formats,
     execute_notebook,
@@ -34,13 +28,19 @@ from rehabstats.render import (
     set_front_matter,
     started_kernel,
 )
-from rehabstats.results import Results, analyse
+from rehabstats.errors import OptionError, RenderError
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.edition import edition_for, front_matter, load_edition
+from rehabstats.reporting.export import write_exports
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import Results, analyse
+from rehabstats.stats.disclosure import DEFAULT_MIN_COUNT, protect
 
 # The default report content: reports/ in a checkout, package data in a wheel.
 REPORTS_DIR = Path(str(resources.files("rehabstats.reports")))
 NOTEBOOK = "report.ipynb"
 # What the notebook's first cell imports: its kernel imports them while it waits.
-NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.document")
+NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.reporting.document")
 STEM = "report"
 
 Progress = Callable[[str], None]

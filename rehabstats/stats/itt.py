@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rehabstats import survival
-from rehabstats.cox import CoxResult, Term, covariate_terms, fit_cox, model_frame
-from rehabstats.population import EVENTS
+from rehabstats.data.population import EVENTS
+from rehabstats.stats import survival
+from rehabstats.stats.cox import CoxResult, Term, covariate_terms, fit_cox, model_frame
 
 ARMS = ("control", "actor")  # the data dictionary's codes of ``arm``, in its order
 ARM = Term("arm", "control")

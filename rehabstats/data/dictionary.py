@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from rehabstats.yamlfile import read_yaml
+from rehabstats._yamlfile import read_yaml
 
 DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
 
@@ -160,7 +160,7 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
     lines = [
         "# Data dictionary — register extract",
         "",
-        "Generated from `rehabstats/dictionary.yaml` by `rehabstats dictionary`; do not edit.",
+        "Generated from `rehabstats/data/dictionary.yaml` by `rehabstats dictionary`; do not edit.",
         "One row is one case in the register extract, before any cleaning.",
         "",
         "| column | type | may be empty | Swedish | English | meaning |",

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats import cox, descriptive, itt, survival, timevarying
-from rehabstats.contract import ContractError, ValidationReport
-from rehabstats.population import EVENTS, Cohort, derive_cohort
+from rehabstats.data.contract import ContractError, ValidationReport
+from rehabstats.data.population import EVENTS, Cohort, derive_cohort
+from rehabstats.stats import cox, descriptive, itt, survival, timevarying
 
 KM_CHECKPOINTS = (60, 100)
 
@@ -75,7 +75,7 @@ class Results:
     cox: dict[str, cox.CoxResult]
     itt: itt.ITTResult
     timeline: dict[str, pd.Timestamp]
-    min_count: int = 0  # the disclosure rule applied (rehabstats.disclosure); 0: none
+    min_count: int = 0  # the disclosure rule applied (rehabstats.stats.disclosure); 0: none
 
     def save(self, path: Path) -> None:
         """Store the results for the notebooks of every language (one computation)."""
@@ -168,8 +168,8 @@ def analyse(path: str | Path) -> Results:
     """
     # The file readers and pandera take a second to import: only here, not where the
     # report's kernels read stored results.
-    from rehabstats.loading import load
-    from rehabstats.validation import validate
+    from rehabstats.data.loading import load
+    from rehabstats.data.validation import validate
 
     path = Path(path)
     report: ValidationReport

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rehabstats.population import GROUPS, LEFT_OUT, USABLE
+from rehabstats.data.population import GROUPS, LEFT_OUT, USABLE
 
 DIAGRAM_DAYS = range(0, 361, 10)
 TOTAL = "total"

@@ -31,11 +31,10 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from rehabstats import formatting as fmt
-from rehabstats.dictionary import ColumnSpec, load_dictionary
-from rehabstats.errors import OptionError, RenderError
-from rehabstats.glossary import Glossary
-from rehabstats.pipeline import (
+from rehabstats.data.dictionary import ColumnSpec, load_dictionary
+from rehabstats.data.population import GROUPS, EmptyGroupsError, derive_cohort
+from rehabstats.data.validation import read_dataset
+from rehabstats.engine.pipeline import (
     STEM,
     Progress,
     RenderOptions,
@@ -43,10 +42,11 @@ from rehabstats.pipeline import (
     replace_folder,
     staging_folder,
 )
-from rehabstats.population import GROUPS, EmptyGroupsError, derive_cohort
-from rehabstats.render import TEMPLATES
-from rehabstats.results import DatasetInfo, compute_results, file_sha256
-from rehabstats.validation import read_dataset
+from rehabstats.engine.render import TEMPLATES
+from rehabstats.errors import OptionError, RenderError
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, compute_results, file_sha256
 
 # What a column that is not a category holds, to say why it cannot split the data.
 _KINDS = {"string": "an identifier", "date": "a date", "integer": "a number", "boolean": "a yes/no"}

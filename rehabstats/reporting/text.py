@@ -20,12 +20,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from rehabstats import formatting as fmt
-from rehabstats.cox import CoxResult
-from rehabstats.descriptive import balance_tests
-from rehabstats.glossary import Glossary
-from rehabstats.population import EVENTS, GROUPS
-from rehabstats.results import KM_CHECKPOINTS, Results
+from rehabstats.data.population import EVENTS, GROUPS
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import KM_CHECKPOINTS, Results
+from rehabstats.stats.cox import CoxResult
+from rehabstats.stats.descriptive import balance_tests
 
 SIGNIFICANCE = 0.05
 GROUP_CODES = (*GROUPS, "total")

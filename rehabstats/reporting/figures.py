@@ -5,7 +5,7 @@ the glossary), and ``lang`` only decides how numbers and months are written ("12
 "juni 2008" in Swedish, "12.5" and "Jun 2008" in English). Groups differ by line style
 and marker as well as by a restrained dark palette, so every figure reads in black and
 white. Text is set in Source Sans Pro, the font shipped with the project
-(:mod:`rehabstats.fonts`), so a figure looks the same on every machine. Figures are plain
+(:mod:`rehabstats.engine.fonts`), so a figure looks the same on every machine. Figures are plain
 :class:`matplotlib.figure.Figure` objects, not registered with pyplot, so building one
 has no global side effects beyond making that font known to matplotlib, once. Each is
 laid out once, when built, and keeps that layout, so :func:`save_figure` draws it once
@@ -37,8 +37,8 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from rehabstats.fonts import SANS, font_files
-from rehabstats.formatting import LOCALES, integer
+from rehabstats.engine.fonts import SANS, font_files
+from rehabstats.reporting.formatting import LOCALES, integer
 
 WIDTH_IN = 16 / 2.54
 INK = "#1b2a41"
@@ -103,7 +103,7 @@ def register_fonts() -> None:
     """Make the shipped Source Sans Pro known to matplotlib's font manager, once.
 
     matplotlib only finds the fonts installed on the system by itself; registering the
-    files of :mod:`rehabstats.fonts` makes the family resolve to them on every machine.
+    files of :mod:`rehabstats.engine.fonts` makes the family resolve to them on every machine.
     """
     for path in font_files(SANS):
         fontManager.addfont(path)

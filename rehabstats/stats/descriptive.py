@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rehabstats.dictionary import load_dictionary
+from rehabstats.data.dictionary import load_dictionary
 
 BALANCE_VARIABLES = (
     "sex",

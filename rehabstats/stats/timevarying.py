@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rehabstats.cox import (
+from rehabstats.stats.cox import (
     GROUP,
     MEASURE_EVENTS,
     MODEL1_TERMS,

@@ -1,7 +1,7 @@
 """Reading a register extract from any of the formats analysts hand over, and writing one.
 
 ``load`` only reads: it returns the file's table with the contract's column names and
-leaves every judgement about the values to :mod:`rehabstats.validation`. Text formats
+leaves every judgement about the values to :mod:`rehabstats.data.validation`. Text formats
 come back as text cells; typed formats (Parquet, Stata, SPSS, SAS, Excel dates) keep
 their types so that a large columnar file is not turned into strings and back.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats.dictionary import load_dictionary
+from rehabstats.data.dictionary import load_dictionary
 from rehabstats.errors import DataFileError
 
 TEXT_ENCODINGS = ("utf-8-sig", "cp1252")

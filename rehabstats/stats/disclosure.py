@@ -6,7 +6,7 @@ median, hazard ratio or curve point computed from such a count (primary suppress
 Where a hidden count could still be worked out by subtraction — it is the only hidden
 cell of a row or column whose total is shown — a second count of that line is hidden
 too (secondary suppression), until no such line is left. :func:`protect` applies
-both to a :class:`~rehabstats.results.Results` once, before anything is formatted, so
+both to a :class:`~rehabstats.reporting.results.Results` once, before anything is formatted, so
 tables, diagrams (numbers at risk and the curves above them), prose and the export all
 see the same protected numbers. A protected number is missing, and the formatting
 prints it as ".." with a note saying why.
@@ -42,10 +42,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from rehabstats.cox import CoxResult
-from rehabstats.itt import ITTResult, itt_result
-from rehabstats.population import LEFT_OUT
-from rehabstats.results import EventResults, Results
+from rehabstats.data.population import LEFT_OUT
+from rehabstats.reporting.results import EventResults, Results
+from rehabstats.stats.cox import CoxResult
+from rehabstats.stats.itt import ITTResult, itt_result
 
 DEFAULT_MIN_COUNT = 5
 GROUP_COLUMNS = ("control", "treatment", "declined", "treatment_arm", "total")

@@ -27,10 +27,10 @@ from typing import ClassVar
 
 import yaml
 
-from rehabstats import formatting as fmt
 from rehabstats.errors import EditionError, ResourceError
-from rehabstats.glossary import Glossary
-from rehabstats.results import file_sha256
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import file_sha256
 
 DEFAULT_EDITION = Path(str(resources.files("rehabstats.reports"))) / "edition.yaml"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -1,6 +1,6 @@
 """What checking data against the contract found: problems, notes, and the refusal.
 
-Kept apart from :mod:`rehabstats.validation`, which imports pandera, so that reading
+Kept apart from :mod:`rehabstats.data.validation`, which imports pandera, so that reading
 stored results (the report's kernels do) needs no validation machinery.
 """
 

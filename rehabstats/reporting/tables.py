@@ -1,7 +1,7 @@
 """The report's tables in one language: computed results → titled, noted, formatted tables.
 
-Each builder takes :class:`~rehabstats.results.Results` and a
-:class:`~rehabstats.glossary.Glossary` and returns a :class:`Table` of strings in the
+Each builder takes :class:`~rehabstats.reporting.results.Results` and a
+:class:`~rehabstats.reporting.glossary.Glossary` and returns a :class:`Table` of strings in the
 series' style: the title above ("Tabell 4 Uppgifter om avstämningsmöte"), Anm: and
 Källa: lines under, the total row in bold. :meth:`Table.markdown` writes the pandoc
 Markdown that the rendering engine turns into HTML and PDF.
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rehabstats import formatting as fmt
-from rehabstats.cox import COVARIATES, CoxRefusal, CoxResult, stars
-from rehabstats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
-from rehabstats.disclosure import left_out_by_reason
-from rehabstats.glossary import Glossary
-from rehabstats.population import GROUPS
-from rehabstats.results import Results
+from rehabstats.data.population import GROUPS
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import Results
+from rehabstats.stats.cox import COVARIATES, CoxRefusal, CoxResult, stars
+from rehabstats.stats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
+from rehabstats.stats.disclosure import left_out_by_reason
 
 EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 # Tables the published report does not have: their keys (tables.json) and their numbers
@@ -214,7 +214,7 @@ def _left_out_line(results: Results, event: str, glossary: Glossary) -> str:
     """How many cases the event's analysis leaves out, and why.
 
     The total is the one Tabell 4–6 and the prose give; the reasons are counted as
-    disclosure control allows (:func:`~rehabstats.disclosure.left_out_by_reason`).
+    disclosure control allows (:func:`~rehabstats.stats.disclosure.left_out_by_reason`).
     """
     lang = glossary.lang
     total = results.events[event].table.set_index("group").loc["total", "left_out"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats.results import Results
+from rehabstats.reporting.results import Results
 
 EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}

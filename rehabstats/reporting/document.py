@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats import figures
-from rehabstats import formatting as fmt
-from rehabstats.cox import COVARIATES
-from rehabstats.descriptive import EXPORT_VARIABLE
-from rehabstats.dictionary import load_dictionary
-from rehabstats.glossary import Glossary
-from rehabstats.population import GROUPS
-from rehabstats.results import Results
-from rehabstats.tables import build_table, missing_note, source_line
-from rehabstats.text import render_section, text_context
+from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.population import GROUPS
+from rehabstats.reporting import figures
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import Results
+from rehabstats.reporting.tables import build_table, missing_note, source_line
+from rehabstats.reporting.text import render_section, text_context
+from rehabstats.stats.cox import COVARIATES
+from rehabstats.stats.descriptive import EXPORT_VARIABLE
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
 # Bilaga 2's diagrams of the randomised comparison, and the glossary's group of each arm.
@@ -270,7 +270,7 @@ def git_revision() -> Revision | None:
     An installed copy can sit inside somebody else's repository (an environment in a
     project folder): only a repository whose top folder holds the package is its checkout.
     """
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     try:
         if Path(_git(checkout, "rev-parse", "--show-toplevel")).resolve() != checkout:
             return None
