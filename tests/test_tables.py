@@ -130,9 +130,9 @@ def test_the_cox_note_names_only_the_covariates_the_model_controls_for(
     assert "county" not in set(results.cox["B3"].table["variable"])
     sv = build_table("B3", results, glossaries["sv"]).notes[0]
     en = build_table("B3", results, glossaries["en"]).notes[0]
-    assert "Modellen kontrollerar för kön, ålder (fyra grupper), födelseland" in sv
-    assert "sysselsättning, diagnos, ersättning och omfattning. N = " in sv
-    assert "employment, diagnosis, benefit and extent of sick leave. N = " in en
+    assert "Modellen kontrollerar för kön, ålder i fyra grupper, födelseland" in sv
+    assert "sysselsättning, diagnos, ersättningsform och sjukskrivningens omfattning. N = " in sv
+    assert "employment, diagnosis, type of benefit and extent of sick leave. N = " in en
 
 
 @pytest.mark.parametrize(

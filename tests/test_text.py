@@ -27,6 +27,7 @@ from rehabstats.data.validation import validate
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import DatasetInfo, Results, analyse, compute_results
 from rehabstats.reporting.text import Words, comparison, render_section, robustness, text_context
+from rehabstats.stats.cox import WINDOWS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_DIR = ROOT / "reports" / "text"
@@ -471,3 +472,36 @@ def test_the_summary_says_the_timing_finding_turns_on_the_default_data(default) 
         assert phrase in default[lang]["sections"]["summary"]
         assert "står sig inte" in default["sv"]["sections"]["conclusions"]
         assert "does not survive" in default["en"]["sections"]["conclusions"]
+
+
+def test_the_prose_names_the_covariates_the_models_controlled_for(default):
+    """The covariate list comes from the fitted models: a one-county part's prose does not
+    claim to control for county, which did not vary in it."""
+    for lang, county in (("sv", "län"), ("en", "county")):
+        listed = default[lang]["sections"]["data_method"]
+        assert (
+            f", {county}, " in listed and f", {county}, " in default[lang]["sections"]["appendix2"]
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, typed = validate(generate(N, seed=SEED))
+    one = typed[typed["county"] == "dalarna"]
+    results = compute_results(
+        derive_cohort(one), DatasetInfo("dalarna.csv", len(one), "x", part=("county", "dalarna"))
+    )
+    for lang, sex, county in (("sv", "kön", "län"), ("en", "sex", "county")):
+        context = text_context(results, Glossary.load(GLOSSARY_DIR, lang), edition(lang))
+        for section in ("data_method", "appendix2"):
+            text = render_section(TEXT_DIR / lang, section, context)
+            assert f"{sex}, " in text and f", {county}, " not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_timing_windows_are_written_only_where_the_model_defines_them(lang):
+    """The prose quotes the windows of Tabell 7 (``cox.WINDOWS``) from its context, so no
+    prose file types a window's days."""
+    for path in sorted((TEXT_DIR / lang).glob("*.md")):
+        assert not re.search(r"\b(0–30|31–60|61–90|91)\b", path.read_text()), path.name
+    words = {"sv": ("dag 0–30", "dag 91 eller senare"), "en": ("days 0–30", "day 91 or later")}
+    glossary = Glossary.load(GLOSSARY_DIR, lang)
+    assert (glossary.window(WINDOWS[0]), glossary.window(WINDOWS[-1])) == words[lang]

@@ -67,6 +67,18 @@ class Glossary:
             return self["balance.age"]
         return getattr(load_dictionary()[column], self.lang)
 
+    def covariates(self, names: list[str]) -> str:
+        """The covariates a model controls for, as running text: "kön, ålder … och län"."""
+        return fmt.listing([self[f"cox_covariates.{name}"] for name in names], self.lang)
+
+    def window(self, code: str) -> str:
+        """A timing window of Tabell 7 in words: ``"0-30"`` is "dag 0–30", ``"91+"`` is
+        "dag 91 eller senare"."""
+        if code.endswith("+"):
+            return self.fill("window_open", first=code.removesuffix("+"))
+        first, last = code.split("-")
+        return self.fill("window_closed", first=first, last=last)
+
     def dataset(self, name: str, part: tuple[str, str] | None = None) -> str:
         """A data file's name, with the part of it a report covers (``--by``) if any."""
         if part is None:

@@ -19,7 +19,7 @@ from rehabstats.data.population import GROUPS
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import Results
-from rehabstats.stats.cox import COVARIATES, CoxRefusal, CoxResult, stars
+from rehabstats.stats.cox import CoxRefusal, CoxResult, adjusted_covariates, stars
 from rehabstats.stats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
 from rehabstats.stats.disclosure import left_out_by_reason
 
@@ -291,11 +291,10 @@ def _cox_note(result: CoxResult, glossary: Glossary) -> str:
     (a one-county report cannot control for county)."""
     lang = glossary.lang
     counts = {"n": fmt.integer(result.n, lang), "events": fmt.integer(result.events, lang)}
-    adjusted = [c for c in COVARIATES if c in set(result.table["variable"])]
+    adjusted = adjusted_covariates(result)
     if not adjusted:
         return glossary.fill("cox_note_unadjusted", **counts)
-    names = fmt.listing([glossary[f"cox_covariates.{c}"] for c in adjusted], lang)
-    return glossary.fill("cox_note", covariates=names, **counts)
+    return glossary.fill("cox_note", covariates=glossary.covariates(adjusted), **counts)
 
 
 def refusal_text(refusal: CoxRefusal, glossary: Glossary) -> str:

@@ -24,7 +24,7 @@ from rehabstats.data.population import EVENTS, GROUPS
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import KM_CHECKPOINTS, Results
-from rehabstats.stats.cox import CoxResult
+from rehabstats.stats.cox import COVARIATES, WINDOWS, CoxResult, adjusted_covariates
 from rehabstats.stats.descriptive import balance_tests
 
 SIGNIFICANCE = 0.05
@@ -315,6 +315,29 @@ def text_context(results: Results, glossary: Glossary, edition: dict) -> dict:
             for key, value in _robustness_context(results).items()
         },
         "groups": {g: glossary[f"groups.{g}"] for g in (*GROUPS, "treatment_arm", "total")},
+        "covariates": _covariates_context(results, glossary),
+        "windows": _windows_context(glossary),
+    }
+
+
+def _covariates_context(results: Results, glossary: Glossary) -> str:
+    """The background variables the report's models control for, as running text: those
+    any model adjusted for (a one-county part has no county to control for)."""
+    adjusted = {name for result in results.cox.values() for name in adjusted_covariates(result)}
+    return glossary.covariates([name for name in COVARIATES if name in adjusted])
+
+
+def _windows_context(glossary: Glossary) -> dict[str, str]:
+    """Tabell 7's timing windows in words: each by its code (``windows["31-60"]``), the
+    first (``early``), the last, which is the reference (``late``), all of them listed
+    (``all``), and the last day of the last closed window (``last_day``)."""
+    named = {code: glossary.window(code) for code in WINDOWS}
+    return {
+        **named,
+        "early": named[WINDOWS[0]],
+        "late": named[WINDOWS[-1]],
+        "all": fmt.listing(list(named.values()), glossary.lang),
+        "last_day": WINDOWS[-2].split("-")[1],
     }
 
 

@@ -539,6 +539,13 @@ def covariate_terms() -> tuple[Term, ...]:
     )
 
 
+def adjusted_covariates(result: CoxResult) -> list[str]:
+    """The covariates a fitted model controls for, in ``COVARIATES`` order: those that
+    varied in its sample (a one-county report cannot control for county)."""
+    shown = set(result.table["variable"])
+    return [name for name in COVARIATES if name in shown]
+
+
 def _covariate_dtypes(cases: pd.DataFrame) -> dict[str, pd.CategoricalDtype]:
     """Each covariate's categories in the dictionary's order: those the tables of
     ``cases`` list (of the counties, only those the cases have)."""
