@@ -21,12 +21,11 @@ import pandas as pd
 from scipy.special import betaincinv, ndtri
 
 from rehabstats._yamlfile import read_yaml
+from rehabstats.data.population import EVENTS, GROUPS
 from rehabstats.errors import OptionError
 
 PACKAGE = Path(__file__).parent
 SCENARIOS = PACKAGE / "scenarios"
-GROUPS = ("control", "treatment", "declined")
-EVENTS = ("meeting", "plan", "measure")
 # The sections of a scenario that model how cases are handled, one step each.
 HANDLING = EVENTS
 # Rows in the order they are built: the studied population first, then the cases that

@@ -19,6 +19,7 @@ import pandera.pandas as pa
 
 from rehabstats.data.contract import BadValue, ContractError, Problem, ValidationReport
 from rehabstats.data.dictionary import ColumnSpec, DataDictionary, load_dictionary
+from rehabstats.data.population import EVENTS
 
 MAX_EXAMPLES = 5
 # A bad value's problem lists this many distinct values, each with this many case ids.
@@ -26,7 +27,6 @@ MAX_VALUES = 10
 MAX_VALUE_EXAMPLES = 3
 # A category with more codes than this is refused without listing them all (county: 21).
 MAX_ALLOWED_LISTED = 8
-EVENTS = ("meeting", "plan", "measure")
 
 
 # --- coercion -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from rehabstats.data.dictionary import load_dictionary
-from rehabstats.data.population import GROUPS, USABLE
+from rehabstats.data.population import EVENTS, GROUPS, USABLE
 
 COVARIATES = (
     "sex",
@@ -616,7 +616,7 @@ def _event_model(cases: pd.DataFrame, event: str) -> CoxResult:
     return fit_cox(frame, f"{event}_days", f"{event}_observed", (GROUP, *covariate_terms()))
 
 
-MEASURE_EVENTS = ("meeting", "plan", "measure")
+MEASURE_EVENTS = EVENTS  # the measure model sees all three events
 TIMED = ("meeting", "plan")
 LATE = WINDOWS[-1]
 # Model 1 (B5): whether a meeting (plan) happened at all.

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.population import GROUPS
 
 BALANCE_VARIABLES = (
     "sex",
@@ -35,7 +36,6 @@ BALANCE_VARIABLES = (
     "county",
 )
 ARMS = ("control", "treatment_arm")
-GROUPS = ("control", "treatment", "declined")
 # The published reference names the extent of sick leave ``extent_pct``.
 EXPORT_VARIABLE = {"extent": "extent_pct"}
 
