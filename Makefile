@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 DATA   ?= data/register.csv
 OUT    ?= _output
 
-.PHONY: all setup lock report test lint format data benchmark
+.PHONY: all setup lock report test test-tools lint format data benchmark
 
 all: report
 
@@ -32,9 +32,28 @@ report: setup
 	$(BIN)/rehabstats render $(DATA) --lang sv en --format html pdf --out $(OUT)
 	@echo "Open $(OUT)/sv/report.html or $(OUT)/sv/report.pdf (English: $(OUT)/en/)."
 
-test: setup
+test: setup test-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# What the accessibility tests run besides Python: Debian's chromium, Node.js with npm
+# (apt, as root, or through sudo) and axe-core with puppeteer-core, exactly as
+# tests/a11y/package-lock.json pins them (npm ci, again whenever the lock changes).
+# `make` alone (the report) needs none of them.
+A11Y = tests/a11y
+APT_PACKAGES = chromium nodejs npm fonts-dejavu-core
+test-tools:
+	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make test needs the Debian packages $(APT_PACKAGES): install them as root (apt-get install $(APT_PACKAGES)) or run make test as root" >&2; exit 2; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES); \
+	fi
+	@$(MAKE) --no-print-directory $(A11Y)/node_modules/.installed
+
+$(A11Y)/node_modules/.installed: $(A11Y)/package-lock.json $(A11Y)/package.json
+	npm ci --no-audit --no-fund --prefix $(A11Y)
+	touch $@
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,32 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "register.csv"
 # The published figures of SFR 2010:12 (the model report), as the project was given them.
 REFERENCE = ROOT / "tests" / "reference" / "sfr-2010-12.json"
+# The accessibility check: axe-core in Debian's headless Chromium (tests/a11y/axe_check.mjs).
+A11Y = ROOT / "tests" / "a11y"
+
+
+def axe_check(html: Path, width: int) -> dict:
+    """axe-core's findings on the page `html` in headless Chromium at `width` pixels, with
+    the elements that overflow the page sideways, dialogs, page errors and what the page
+    could run (tests/a11y/axe_check.mjs prints them as JSON).
+
+    The tools are the test suite's own, installed by ``make test``: a machine without them
+    fails here, it does not skip the check.
+    """
+    chromium, node = shutil.which("chromium"), shutil.which("node")
+    harness = A11Y / "node_modules" / "axe-core"
+    if chromium is None or node is None or not harness.is_dir():
+        pytest.fail(
+            "the accessibility check needs chromium, node and tests/a11y/node_modules "
+            "(axe-core, puppeteer-core): `make test` installs them"
+        )
+    command = [node, str(A11Y / "axe_check.mjs"), str(html), "--width", str(width)]
+    done = subprocess.run(
+        [*command, "--chromium", chromium], capture_output=True, text=True, check=False
+    )
+    if done.returncode not in (0, 1):  # 1: findings, in the JSON
+        pytest.fail(f"axe_check.mjs failed on {html}: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +69,14 @@ def write_rows(path: Path, frame: pd.DataFrame) -> Path:
     """Write a (possibly damaged) text frame as a comma-separated UTF-8 file."""
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def default_report(tmp_path_factory: pytest.TempPathFactory):
+    """The default report rendered once per test session: both languages, HTML and PDF."""
+    from rehabstats.engine.pipeline import render_report
+
+    return render_report(DEFAULT_DATA, tmp_path_factory.mktemp("default-report") / "out")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -199,12 +200,13 @@ def test_save_figure_writes_identical_files_each_time(tmp_path: Path) -> None:
     assert b"<dc:date>" not in first.read_bytes()
 
 
-def test_saved_svg_draws_text_as_paths(tmp_path: Path) -> None:
-    """No <text> element: Typst and browsers draw the figure without the font installed."""
-    with matplotlib.rc_context({"svg.fonttype": "none"}):  # a user setting is overridden
+def test_saved_svg_keeps_its_text_as_text(tmp_path: Path) -> None:
+    """<text> elements in the shipped font, so a reader can select and search the text
+    (Typst and the HTML are given the font)."""
+    with matplotlib.rc_context({"svg.fonttype": "path"}):  # a user setting is overridden
         svg = save_figure(process_figure(PROCESS_SV), tmp_path, "figur2").read_text("utf-8")
-    assert "<text" not in svg
-    assert "<!-- Ärendet startar" in svg  # the text is there, as glyph paths
+    assert re.search(r"<text[^>]*font-family: 'Source Sans Pro'[^>]*>Ärendet startar", svg)
+    assert "<!-- Ärendet startar" not in svg  # not drawn as glyph paths
 
 
 def test_figure_text_is_set_in_the_shipped_source_sans_pro(km_sv: Figure) -> None:

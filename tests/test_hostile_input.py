@@ -10,6 +10,8 @@ or citation made of it, and the PDF keeps its A4 pages).
 
 from __future__ import annotations
 
+import os
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import DatasetInfo
 from rehabstats.reporting.tables import Table
+from tests.conftest import axe_check
 
 LANGS = ("sv", "en")
 A4_WIDTH = 595.28  # points
@@ -209,7 +212,7 @@ def test_a_pipe_or_line_break_stays_in_its_table_cell(tmp_path: Path) -> None:
     page = _Html(html.read_text(encoding="utf-8"))
     _assert_inert(page)
     tags = [tag for tag, _ in page.elements]
-    assert tags.count("td") == 3 and tags.count("tr") == 2
+    assert tags.count("td") == 2 and tags.count("tr") == 2  # and the row's label a <th>
     assert "Tabell 9 | Test *x*" in page.plain
     assert "| a | b | line break <b>x</b>" in page.plain
     assert "Anm: *n* Källa: $x$" in page.plain
@@ -262,6 +265,36 @@ def test_the_front_matter_is_text_in_pdf(engine: dict[str, Path]) -> None:
         assert _squeezed(METADATA[key]) in cover, key
     assert _squeezed("".join(METADATA["author"])) in cover
     assert _squeezed(METADATA["running-header"] + METADATA["toc-title"]) in toc
+
+
+QUARTO_STAND_IN = """#!{python}
+# Stands in for Quarto: copies the notebook it is given to the --output file.
+import shutil, sys
+arguments = sys.argv[1:]
+shutil.copyfile(arguments[1], arguments[arguments.index("--output") + 1])
+"""
+
+
+def test_quarto_is_given_the_front_matter_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--engine quarto`` escapes the front matter as the built-in engine does. Quarto is
+    not installed here: a stand-in on the PATH returns the notebook Quarto would read."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    quarto = tools / "quarto"
+    quarto.write_text(QUARTO_STAND_IN.format(python=sys.executable), encoding="utf-8")
+    quarto.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    notebook = _notebook(tmp_path / "report.ipynb", "# Text", METADATA)
+    given = render_notebook(notebook, tmp_path / "out", "report", ["html"], engine="quarto")
+    front = nbformat.read(given["html"], as_version=4).cells[0].source
+    metadata = next(yaml.safe_load_all(front))
+    assert metadata["title"] == fmt.markdown_literal(METADATA["title"])
+    assert metadata["author"] == [fmt.markdown_literal(name) for name in METADATA["author"]]
+    assert metadata["subtitle"] == fmt.markdown_literal(METADATA["subtitle"])
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == ["report.ipynb"]  # no copy left
+    assert next(yaml.safe_load_all(nbformat.read(notebook, 4).cells[0].source)) == METADATA
 
 
 def test_markup_that_reaches_pandoc_runs_nothing(tmp_path: Path) -> None:
@@ -321,7 +354,11 @@ def test_the_report_html_shows_file_name_and_edition_as_written(
     report: RenderedReport, lang: str
 ) -> None:
     page = _Html(report.documents[lang]["html"].read_text(encoding="utf-8"))
-    _assert_inert(page, allowed=frozenset({"strong", "em"}))  # the report's own bold, italics
+    # the report's own bold, italics and figures (inline SVG, one per figure file)
+    _assert_inert(page, allowed=frozenset({"strong", "em", "svg"}))
+    svgs = [attributes for tag, attributes in page.elements if tag == "svg"]
+    assert len(svgs) == len(list((report.out / lang / "figures").glob("*.svg")))
+    assert all(attributes.get("class") == "figure" for attributes in svgs)
     edition = _edition(lang)
     assert page.title == edition["title"]
     for key in ("title", "subtitle", "publisher", "contact"):
@@ -347,6 +384,20 @@ def test_the_report_pdf_shows_file_name_and_edition_as_written(
     assert _squeezed(edition["running-header"]) in pages[1]
     assert _squeezed(_source_line(lang)) in "".join(pages[2:])
     assert _squeezed(HOSTILE_NAME) in pages[-1]  # the provenance, which names the file
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_runs_nothing_in_a_browser(report: RenderedReport, lang: str) -> None:
+    """Opened in headless Chromium, the page raises no dialog and no error, and holds no
+    script, frame, event handler or link to another scheme than http(s) and mailto; its
+    only SVG are its figures."""
+    found = axe_check(report.documents[lang]["html"], 1280)
+    assert found["dialogs"] == [] and found["page_errors"] == []
+    dom = found["dom"]
+    assert dom["scripts"] == dom["iframes"] == 0
+    assert dom["handlers"] == [] and dom["links"] == []
+    assert dom["svgs"] == len(list((report.out / lang / "figures").glob("*.svg")))
 
 
 # --- the --by index page ------------------------------------------------------------------

@@ -38,7 +38,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from rehabstats.engine.fonts import SANS, font_files
-from rehabstats.reporting.formatting import LOCALES, integer
+from rehabstats.reporting.formatting import LOCALES, integer, percent
 
 WIDTH_IN = 16 / 2.54
 INK = "#1b2a41"
@@ -48,6 +48,8 @@ LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D")
 NOT_AVAILABLE = ".."
 RISK_FONT = 8.0
+# The days a Kaplan–Meier diagram marks (its x ticks and numbers at risk): every 30th.
+AT_RISK_EVERY = 30
 RISK_LABEL_CHARS = 24
 LEGEND_FONT = 8.5
 LEGEND_HANDLE_EM = 3.0
@@ -148,7 +150,6 @@ def km_figure(
     y_label: str,
     at_risk_label: str,
     lang: str,
-    at_risk_every: int = 30,
 ) -> Figure:
     """Diagram 1–3 (and B1–B3, by randomised arm): cumulative share with the event by
     group, numbers at risk below.
@@ -160,7 +161,7 @@ def km_figure(
     hidden by disclosure control (NaN) is not drawn; a hidden number at risk prints "..".
     """
     max_day = int(curves["day"].max())
-    days = list(range(0, max_day + 1, at_risk_every))
+    days = marked_days(curves)
     columns = _legend_columns(list(groups.values()))
     legend_in = 0.2 * math.ceil(len(groups) / columns)
     labels = {code: _wrap(label, RISK_LABEL_CHARS) for code, label in groups.items()}
@@ -218,16 +219,34 @@ def _draw_curves(ax: Axes, curves: pd.DataFrame, groups: dict[str, str]) -> None
         )
 
 
-def _at_risk_rows(
+def marked_days(curves: pd.DataFrame) -> list[int]:
+    """The days a Kaplan–Meier diagram of ``curves`` marks: its x ticks, under which its
+    numbers at risk stand, every :data:`AT_RISK_EVERY` days from 0 to the last."""
+    return list(range(0, int(curves["day"].max()) + 1, AT_RISK_EVERY))
+
+
+def _on_days(curves: pd.DataFrame, column: str) -> dict[tuple[str, int], float]:
+    """``column`` of ``curves`` by (group, day); where a group has several rows for a day,
+    the first counts."""
+    first = curves.drop_duplicates(["group", "day"]).set_index(["group", "day"])[column]
+    return first.to_dict()
+
+
+def at_risk_rows(
     curves: pd.DataFrame, codes: list[str], days: list[int], lang: str
 ) -> dict[str, list[str]]:
-    """Each group's numbers at risk on ``days``, looked up in one pass over the curves.
-
-    Where a group has several rows for a day, the first counts.
-    """
-    first = curves.drop_duplicates(["group", "day"]).set_index(["group", "day"])["at_risk"]
-    counts = first.to_dict()
+    """Each group's numbers at risk on ``days`` as the diagram prints them ("..": hidden)."""
+    counts = _on_days(curves, "at_risk")
     return {code: [_count_text(counts.get((code, day)), lang) for day in days] for code in codes}
+
+
+def share_rows(
+    curves: pd.DataFrame, codes: list[str], days: list[int], lang: str
+) -> dict[str, list[str]]:
+    """Each group's cumulative share with the event on ``days``, in whole per cent as the
+    report writes a share ("..": hidden by disclosure control, so not drawn either)."""
+    shares = _on_days(curves, "cum_share_pct")
+    return {code: [percent(shares.get((code, day)), lang) for day in days] for code in codes}
 
 
 def _count_text(count: float | None, lang: str) -> str:
@@ -254,7 +273,7 @@ def _draw_at_risk(
     ax.set_axis_off()
     lines = max(label.count("\n") + 1 for label in groups.values())
     ax.set_ylim(0.5 + lines * len(groups), -0.5)
-    rows = _at_risk_rows(curves, list(groups), days, lang)
+    rows = at_risk_rows(curves, list(groups), days, lang)
     widest = max(len(texts[0]) for texts in rows.values())
     shift = ScaledTranslation(
         -(widest * 0.64 * RISK_FONT / 2 + 8) / 72, 0, ax.figure.dpi_scale_trans
@@ -453,14 +472,16 @@ def _censoring(ax: Axes, centres: list[float], top: float, review_top: float, la
 def save_figure(fig: Figure, directory: Path, stem: str) -> Path:
     """Write ``stem.svg`` reproducibly and return its path.
 
-    SVG is the one format: Typst embeds it as vectors in the PDF and pandoc embeds it in
-    the self-contained HTML, both sharp at any zoom. Text is written as paths (the
-    default ``svg.fonttype``), so neither needs the font. No date is written and SVG ids
-    are hashed with a fixed salt, so the same figure gives byte-identical files.
+    SVG is the one format: Typst embeds it as vectors in the PDF and the HTML carries it
+    inline, both sharp at any zoom. Text stays text (``<text>`` elements, ``svg.fonttype``
+    "none"), so a reader can select, search and copy it; it names Source Sans Pro,
+    which Typst is given (:mod:`rehabstats.engine.fonts`) and the HTML embeds. No date is
+    written and SVG ids are hashed with a fixed salt, so the same figure gives
+    byte-identical files.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     svg = directory / f"{stem}.svg"
-    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "path"}):
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "none"}):
         fig.savefig(svg, metadata={"Date": None})
     return svg
