@@ -123,8 +123,10 @@ def test_itt_diagrams_cope_with_points_hidden_by_disclosure_control(
     default_results, itt_diagrams, tmp_path
 ) -> None:
     """With 300 as the limit the tails are hidden: the curves stop early and the counts
-    there print "..", while day 0 shows the arms as before."""
-    protected = _itt_diagrams(protect(default_results, 300), "sv", tmp_path)
+    there print "..", and day 0 prints each arm's count as the protected results hold it
+    (hidden where the linked tables hide the arm's size)."""
+    results = protect(default_results, 300)
+    protected = _itt_diagrams(results, "sv", tmp_path)
     explained = Glossary.load(ROOT / "reports" / "glossary", "sv").fill(
         "suppressed_note", min_count=300
     )
@@ -134,7 +136,11 @@ def test_itt_diagrams_cope_with_points_hidden_by_disclosure_control(
         ydata = np.concatenate([line.get_ydata() for line in figure.axes[0].get_lines()])
         assert np.isnan(ydata).any() and not np.isnan(ydata).all(), key
         assert ".." in [t.get_text() for t in figure.axes[1].texts], key
-        assert _at_risk_on_day_0(figure) == _at_risk_on_day_0(itt_diagrams["sv"][key][1])
+        curves = results.itt.events[ITT_DIAGRAM_EVENTS[key]].curves
+        day_0 = curves.loc[curves["day"] == 0, "at_risk"]
+        assert _at_risk_on_day_0(figure) == [
+            ".." if np.isnan(n) else fmt.integer(n, "sv") for n in day_0
+        ]
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])

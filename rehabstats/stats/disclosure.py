@@ -11,22 +11,38 @@ tables, diagrams (numbers at risk and the curves above them), prose and the expo
 see the same protected numbers. A protected number is missing, and the formatting
 prints it as ".." with a note saying why.
 
-The lines are those within one table: the groups of Tabell 4–6 and their total, the
-categories of a variable and the groups of B1/B2, the counties and groups of Tabell
-2/3, the categories of a variable in a Cox model, the reasons and groups of the
-accounting; and the number at risk on day 0 of a diagram, which is its group's count
-in Tabell 4–6. Not followed, so that a small part of a register (``--by county``) can
-still give a hidden count away:
+It runs in two passes. The first works table by table: the lines are those within one
+table (the groups of Tabell 4–6 and their total, the categories of a variable and the
+groups of B1/B2, the counties and groups of Tabell 2/3, the categories of a variable in
+a Cox model, the reasons and groups of the accounting; and the number at risk on day 0
+of a diagram, which is its group's count in Tabell 4–6).
 
-- sums that run across tables: a group's size in B2 is its cases analysed plus its
-  cases left out in Tabell 4–6, so a hidden left-out count is the difference;
-- a group's cases without the event (cases analysed less events), which can be small
-  when the events are not;
-- the unrounded percentages of the export, whose denominators are counts.
+The second treats the report as linked tables (:func:`linked_cells`): every count it
+prints is one cell, whichever tables, diagrams, notes, prose or export print it —
+Tabell 2/3 and B1/B2 share the county × group cells, B2's group sizes are each group's
+cases analysed plus those left out in Tabell 4–6, a diagram's day 0 is Tabell 4–6's
+count, the Cox models' N columns are parts of their event's cases and of B2's
+categories, a refit's meeting (plan) count is part of its fixed model's, the reasons
+for leaving cases out add up to Tabell 4–6's left-out total. Counts a reader can derive
+but no table prints are cells too: a group's cases without the event, the meetings and
+plans after the measure started. A percentage prints a count only to within its
+rounding (an interval, :func:`percent_interval`). A cell hidden anywhere is hidden
+everywhere (and what needs it with it: a group's percentages with its size, its events
+with its cases). Then :func:`link` hides more cells, cheapest first, until for every
+count of 1 to ``min_count`` − 1 people the most it can be, given every printed figure,
+is at least ``min_count`` (:func:`count_bounds`: an integer program per count). On the
+default data nothing is small enough to need it; in a county's report it can hide whole
+groups of Tabell 4–6.
 
-Closing these needs the linked-table methods of τ-ARGUS and would hide much of
-Tabell 4–6 in a small county; the README asks for such reports to be read before they
-are published.
+The export then carries only what the documents print (:func:`as_printed`): a
+protected table's percentages are whole, as printed, since an unrounded percentage of
+a printed n is its count.
+
+Not covered: the curves of a diagram (the steps of a Kaplan–Meier curve between two
+printed numbers at risk), the balance tests' p-values, the means, medians and hazard
+ratios (none of which is a count), and cross-classifications the report neither prints
+nor implies by sums (a covariate's categories among the cases a model leaves out are
+bounded only through B2's categories and the model's N).
 
 Tabell 1's flow is the exception: its counts are shown whatever their size. Each step
 there is the difference of the two totals printed beside it, so hiding a small step
@@ -37,12 +53,15 @@ row"). The flow counts records of the extract, not people with a characteristic.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
 
-from rehabstats.data.population import LEFT_OUT
+from rehabstats.data.population import GROUPS, LEFT_OUT
 from rehabstats.reporting.results import EventResults, Results
 from rehabstats.stats.cox import CoxResult
 from rehabstats.stats.itt import ITTResult, itt_result
@@ -321,6 +340,15 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
     """
     if min_count <= 1:
         return dataclasses.replace(results, min_count=0)
+    by_table = protect_tables(results, min_count)
+    cells = linked_cells(results)
+    hidden = link(cells, set(hidden_in(by_table, cells)), min_count)
+    return _hide_linked(by_table, hidden)
+
+
+def protect_tables(results: Results, min_count: int) -> Results:
+    """The first pass of :func:`protect`: each table on its own (primary suppression,
+    and secondary suppression within the table's lines)."""
     return dataclasses.replace(
         results,
         accounting=_accounting(results.accounting, min_count),
@@ -333,3 +361,637 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
         itt=_itt(results.itt, min_count),
         min_count=min_count,
     )
+
+
+# --- the report as linked tables ----------------------------------------------------------
+
+Key = tuple[str, ...]
+FAMILY_NO = {"meeting_window": "meeting:no", "plan_window": "plan:no"}  # the window "none"
+TIME_VARYING = ("meeting", "plan", "meeting_window", "plan_window")
+
+
+@dataclass(frozen=True)
+class LinkedCells:
+    """Every count the report prints, once, and how the printed figures tie them together.
+
+    ``values`` holds each cell's true count. A cell is printed as a count (``exact``),
+    or only as percentages of the denominators in ``percent_of`` (printed whole, half up,
+    so each gives an interval), or never (``latent``: a count that follows from others,
+    such as a group's cases without the event). ``requires`` lists the cells without
+    which a cell cannot be shown (a percentage's denominator, a group's cases for its
+    events). ``equations`` are sums of coefficient · cell that are zero, ``at_most``
+    pairs (a, b) with a ≤ b. ``fixed`` cells are shown whatever their size (Tabell 1).
+    """
+
+    values: dict[Key, float]
+    exact: frozenset[Key]
+    percent_of: dict[Key, tuple[Key, ...]]
+    latent: frozenset[Key]
+    requires: dict[Key, tuple[Key, ...]]
+    equations: tuple[dict[Key, float], ...]
+    at_most: tuple[tuple[Key, Key], ...]
+    fixed: frozenset[Key]
+
+
+def _round_half_up(value: float) -> float:
+    """A percentage as the documents print it: whole, half up (48.5 → 49)."""
+    return float(Decimal(repr(float(value))).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def percent_interval(printed: float, denominator: float) -> tuple[float, float]:
+    """The counts whose percentage of ``denominator`` prints as ``printed`` (whole per cent)."""
+    low = math.ceil((printed - 0.5) * denominator / 100 - 1e-9)
+    high = math.ceil((printed + 0.5) * denominator / 100 - 1e-9) - 1
+    return max(low, 0), high
+
+
+SAMPLE_EVENT = {"meeting_model": "meeting", "plan_model": "plan", "measure_models": "measure"}
+
+
+def _cox_sample(key: str, variable: str) -> str:
+    """The sample a Cox model's counts are of: B3's (part of Tabell 4's cases), B4's (of
+    Tabell 5's), one for the models of the measure (B5, B6, Tabell 7 and their refits;
+    part of Tabell 6's), whose refits count meeting and plan by their state when the
+    measure started."""
+    sample = {"B3": "meeting_model", "B4": "plan_model"}.get(key, "measure_models")
+    return sample + "_tv" if key.startswith("TV_") and variable in TIME_VARYING else sample
+
+
+def _cox_key(key: str, term: str, variable: str) -> Key:
+    """The cell of a Cox model's count; a timing window "none" is the category "no
+    meeting" (plan) of the same sample."""
+    sample = _cox_sample(key, variable)
+    level = term.partition(":")[2]
+    if variable in FAMILY_NO and level == "none":
+        term = FAMILY_NO[variable]
+    return ("cox", sample, term)
+
+
+def _slots(results: Results) -> dict[Key, list[float]]:
+    """Every printed count of ``results``, per cell: each place it is printed, NaN where
+    it is hidden there. A percentage is read back as its count (percentage · n / 100)."""
+    slots: dict[Key, list[float]] = {}
+
+    def put(key: Key, value: float) -> None:
+        slots.setdefault(key, []).append(float(value))
+
+    b2 = results.balance_by_group.set_index(["variable", "category"])
+    b1 = results.balance_by_arm.set_index(["variable", "category"])
+    sizes = {**b2.loc[("n", "n")].to_dict(), "treatment_arm": b1.loc[("n", "n"), "treatment_arm"]}
+    for g in (*GROUPS, "treatment_arm"):
+        put(("N", g), sizes[g])
+    put(("N", "total"), results.flow.set_index("step").loc["studied", "n"])
+    for frame, groups in ((b2, (*GROUPS, "total")), (b1, ("control", "treatment_arm", "total"))):
+        for (variable, category), row in frame.iterrows():
+            if variable in ("age", "n"):
+                continue
+            for g in groups:
+                put(("cat", variable, category, g), np.round(row[g] * sizes[g] / 100))
+    for frame in (results.arm_by_county, results.group_by_county):
+        for row in frame.to_dict("records"):
+            if row["category"] == "total":
+                continue
+            county = ("cat", "county", row["category"])
+            put((*county, "total"), row["n"])
+            for g in GROUP_COLUMNS:
+                if g in row:
+                    put((*county, g), np.round(row[g] * row["n"] / 100))
+    for event, er in results.events.items():
+        for row in er.table.to_dict("records"):
+            for kind, column in (("a", "n"), ("ev", "events"), ("lo", "left_out")):
+                put((kind, event, row["group"]), row[column])
+        for frame, by, names in (
+            (er.curves, "group", {g: g for g in GROUPS}),
+            (
+                results.itt.events[event].curves,
+                "arm",
+                {"control": "control", "actor": "treatment_arm"},
+            ),
+        ):
+            for row in frame[frame["day"] == 0].to_dict("records"):
+                put(("a", event, names[row[by]]), row["at_risk"])
+        reasons = left_out_by_reason(results, event)
+        for reason in LEFT_OUT:
+            put(("reason", event, reason), reasons.get(reason, 0.0))
+    for row in results.itt.table.to_dict("records"):
+        put(("cox_n", f"itt_{row['event']}"), row["n"])
+        put(("cox_ev", f"itt_{row['event']}"), row["events"])
+    for key, result in results.cox.items():
+        put(("cox_n", _cox_sample(key, "")), result.n)
+        put(("cox_ev", _cox_sample(key, "")), result.events)
+        for row in result.table.to_dict("records"):
+            put(_cox_key(key, row["term"], row["variable"]), row["n"])
+    return slots
+
+
+def _sum_equations(results: Results, values: dict[Key, float]) -> list[dict[Key, float]]:
+    """The sums the report's tables show: parts and their total, each as part − total = 0."""
+    equations: list[dict[Key, float]] = []
+
+    def total(parts: list[Key], whole: Key) -> None:
+        equation: dict[Key, float] = {}
+        for part in parts:
+            equation[part] = equation.get(part, 0.0) + 1.0
+        equation[whole] = equation.get(whole, 0.0) - 1.0
+        equations.append(equation)
+
+    total([("N", g) for g in GROUPS], ("N", "total"))
+    total([("N", "treatment"), ("N", "declined")], ("N", "treatment_arm"))
+    variables: dict[str, list[str]] = {}
+    for key in values:
+        if key[0] == "cat" and key[3] == "total":
+            variables.setdefault(key[1], []).append(key[2])
+    for variable, categories in variables.items():
+        for g in (*GROUPS, "treatment_arm", "total"):
+            total([("cat", variable, c, g) for c in categories], ("N", g))
+        for c in categories:
+            total([("cat", variable, c, g) for g in GROUPS], ("cat", variable, c, "total"))
+            arm = [("cat", variable, c, g) for g in ("treatment", "declined")]
+            total(arm, ("cat", variable, c, "treatment_arm"))
+    for event in results.events:
+        for g in (*GROUPS, "total"):
+            total([("a", event, g), ("lo", event, g)], ("N", g))
+            total([("ev", event, g), ("ne", event, g)], ("a", event, g))
+        for kind in ("a", "ev", "lo", "ne"):
+            total([(kind, event, g) for g in GROUPS], (kind, event, "total"))
+        total([("a", event, "treatment"), ("a", event, "declined")], ("a", event, "treatment_arm"))
+        total([("reason", event, r) for r in LEFT_OUT], ("lo", event, "total"))
+    return equations
+
+
+def _cox_equations(results: Results, values: dict[Key, float]) -> tuple[list, list]:
+    """Each Cox sample's categories of a variable add up to its cases; a covariate's
+    category in a sample is at most its count among everyone studied (B2), and what the
+    sample leaves out adds up to the studied cases it leaves out; a refit's meeting
+    (plan) is one of the fixed model's, and the difference is a count of its own."""
+    equations, at_most = [], []
+    samples: dict[str, dict[str, set[str]]] = {}
+    for key, result in results.cox.items():
+        for row in result.table.to_dict("records"):
+            cell = _cox_key(key, row["term"], row["variable"])
+            family = row["variable"].removesuffix("_window")
+            samples.setdefault(cell[1], {}).setdefault(
+                family + ("_window" in row["variable"]) * "_w", set()
+            ).add(cell)
+    for sample, families in samples.items():
+        whole = ("cox_n", sample.removesuffix("_tv"))
+        for family, cells in families.items():
+            if family.endswith("_w"):
+                cells = cells | {("cox", sample, FAMILY_NO[family[:-2] + "_window"])}
+            equation = {cell: 1.0 for cell in cells} | {whole: -1.0}
+            equations.append(equation)
+        if sample in SAMPLE_EVENT:  # a model's sample is part of its event's cases
+            event = SAMPLE_EVENT[sample]
+            for g in GROUPS:
+                at_most.append((("cox", sample, f"group:{g}"), ("a", event, g)))
+        if sample.endswith("_tv"):
+            continue
+        for variable in {k[1] for k in values if k[0] == "cat"}:
+            name = {"extent_pct": "extent"}.get(variable, variable)
+            categories = [k[2] for k in values if k[:2] == ("cat", variable) and k[3] == "total"]
+            if {("cox", sample, f"{name}:{c}") for c in categories} != families.get(name):
+                continue
+            left = {("left", sample, variable, c): 1.0 for c in categories}
+            for c in categories:
+                equations.append(
+                    {("cat", variable, c, "total"): 1.0, ("cox", sample, f"{name}:{c}"): -1.0}
+                    | {("left", sample, variable, c): -1.0}
+                )
+            equations.append(left | {("N", "total"): -1.0, whole: 1.0})
+    for sample, event in [*SAMPLE_EVENT.items(), *((f"itt_{e}", e) for e in results.events)]:
+        at_most.append((("cox_n", sample), ("a", event, "total")))
+        at_most.append((("cox_ev", sample), ("ev", event, "total")))
+    for term in ("meeting:yes", "plan:yes"):
+        fixed, varying = ("cox", "measure_models", term), ("cox", "measure_models_tv", term)
+        if fixed in values and varying in values:
+            equations.append({fixed: 1.0, varying: -1.0, ("after", term): -1.0})
+    return equations, at_most
+
+
+def linked_cells(results: Results) -> LinkedCells:
+    """The cells of the unprotected ``results`` and the figures that tie them (see
+    :class:`LinkedCells`). An equation that does not hold in the data (a category a model
+    left out) is not one a reader could use, and is dropped."""
+    slots = _slots(results)
+    values = {
+        key: next((v for v in found if not np.isnan(v)), np.nan) for key, found in slots.items()
+    }
+    values = {key: value for key, value in values.items() if not np.isnan(value)}
+    equations = _sum_equations(results, values)
+    cox_equations, at_most = _cox_equations(results, values)
+    equations += cox_equations
+    latent = set()
+    for equation in equations:  # each latent count is defined by one equation
+        unknown = [key for key in equation if key not in values]
+        if len(unknown) == 1 and unknown[0][0] in ("ne", "left", "after"):
+            key = unknown[0]
+            values[key] = (
+                -sum(c * values[k] for k, c in equation.items() if k != key) / equation[key]
+            )
+            latent.add(key)
+    equations = [
+        e
+        for e in equations
+        if all(k in values for k in e) and abs(sum(c * values[k] for k, c in e.items())) < 1e-6
+    ]
+    percent_of = {}
+    for key in values:
+        if key[0] != "cat" or (key[1] == "county" and key[3] == "total"):
+            continue
+        percent_of[key] = (("N", key[3]),) + (
+            (("cat", "county", key[2], "total"),)
+            if key[1] == "county" and key[3] != "total"
+            else ()
+        )
+    requires = dict(percent_of)
+    for key in values:
+        if key[0] == "ev":
+            requires[key] = (("a", *key[1:]),)
+    exact = frozenset(k for k in values if k not in percent_of and k not in latent)
+    return LinkedCells(
+        values=values,
+        exact=exact,
+        percent_of=percent_of,
+        latent=frozenset(latent),
+        requires=requires,
+        equations=tuple(equations),
+        at_most=tuple((a, b) for a, b in at_most if a in values and b in values),
+        fixed=frozenset({("N", "total")}),
+    )
+
+
+def hidden_in(results: Results, cells: LinkedCells) -> frozenset[Key]:
+    """The cells ``results`` hide in at least one of the places they are printed."""
+    hidden = set()
+    for key, found in _slots(results).items():
+        if key in cells.values and key not in cells.fixed and np.isnan(found).any():
+            hidden.add(key)
+    return frozenset(hidden)
+
+
+def _closure(cells: LinkedCells, hidden: set[Key]) -> set[Key]:
+    """``hidden`` with every cell that cannot be shown without one of them."""
+    hidden = set(hidden)
+    changed = True
+    while changed:
+        changed = False
+        for key, needed in cells.requires.items():
+            if key not in hidden and any(n in hidden for n in needed):
+                hidden.add(key)
+                changed = True
+    return hidden
+
+
+def count_bounds(
+    cells: LinkedCells, hidden: set[Key], targets: Sequence[Key], lowest: bool = False
+) -> dict[Key, tuple[float, float]]:
+    """What a reader can work out about each target count from the printed figures: its
+    smallest and largest value (whole numbers, ≥ 0) that every printed figure allows.
+
+    Printed counts are known; a count printed only as percentages lies in the interval
+    their rounding leaves (:func:`percent_interval`); hidden and latent counts are
+    unknowns. Each bound is a mixed-integer program (HiGHS, through scipy) over the
+    figures that reach the target through unknowns. The smallest value is computed only
+    where ``lowest`` is set (the largest is what the rule needs).
+    """
+    known = {k: v for k, v in cells.values.items() if k in cells.exact and k not in hidden}
+    ranges: dict[Key, tuple[float, float]] = {}
+    for key, denominators in cells.percent_of.items():
+        if key in hidden:
+            continue
+        low, high = 0.0, np.inf
+        for denominator in denominators:
+            size = cells.values[denominator]
+            if size > 0:
+                a, b = percent_interval(_round_half_up(100 * cells.values[key] / size), size)
+                low, high = max(low, a), min(high, b)
+        ranges[key] = (low, high)
+    rows = []  # (coefficients of unknowns, constant, is an equation)
+    for equation in cells.equations:
+        rows.append((*_split(equation, known), True))
+    for a, b in cells.at_most:
+        rows.append((*_split({a: 1.0, b: -1.0}, known), False))
+    rows = [row for row in rows if row[0]]
+    out = {}
+    for key in targets:
+        if key in known:
+            out[key] = (known[key], known[key])
+            continue
+        system = _component(rows, key)
+        top = _extreme(system, ranges, key, -1.0)
+        out[key] = (_extreme(system, ranges, key, 1.0) if lowest else 0.0, top)
+    return out
+
+
+def _split(equation: dict[Key, float], known: dict[Key, float]) -> tuple[dict, float]:
+    """A figure's unknown coefficients and the constant its known counts add."""
+    unknown = {k: c for k, c in equation.items() if k not in known}
+    return unknown, sum(c * known[k] for k, c in equation.items() if k in known)
+
+
+def _component(rows: list[tuple[dict, float, bool]], key: Key) -> list[tuple[dict, float, bool]]:
+    """The figures that reach ``key`` through unknowns (the others cannot bound it)."""
+    reached, chosen, grew = {key}, [], True
+    remaining = list(rows)
+    while grew:
+        grew = False
+        rest = []
+        for row in remaining:
+            if reached & row[0].keys():
+                chosen.append(row)
+                reached |= row[0].keys()
+                grew = True
+            else:
+                rest.append(row)
+        remaining = rest
+    return chosen
+
+
+def _extreme(
+    system: list[tuple[dict, float, bool]],
+    ranges: dict[Key, tuple[float, float]],
+    key: Key,
+    sign: float,
+) -> float:
+    """The least (``sign`` 1) or the most (−1) ``key`` can be under ``system``."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # a second to import
+    from scipy.sparse import coo_array
+
+    names = sorted({k for row in system for k in row[0]} | {key})
+    column = {k: i for i, k in enumerate(names)}
+    low = np.array([ranges.get(k, (0.0, np.inf))[0] for k in names])
+    high = np.array([ranges.get(k, (0.0, np.inf))[1] for k in names])
+    constraints = []
+    for is_equation in (True, False):
+        part = [row for row in system if row[2] is is_equation]
+        if not part:
+            continue
+        entries = [(i, column[k], c) for i, row in enumerate(part) for k, c in row[0].items()]
+        r, c, v = zip(*entries, strict=True)
+        matrix = coo_array((v, (r, c)), shape=(len(part), len(names))).tocsr()
+        constant = -np.array([row[1] for row in part])
+        constraints.append(LinearConstraint(matrix, constant if is_equation else -np.inf, constant))
+    objective = np.zeros(len(names))
+    objective[column[key]] = sign
+    result = milp(
+        objective,
+        constraints=constraints,
+        integrality=np.ones(len(names)),
+        bounds=Bounds(low, high),
+    )
+    if result.status == 0:
+        return sign * result.fun
+    if result.status == 3:  # unbounded: nothing printed limits it
+        return sign * np.inf
+    raise RuntimeError(f"the report's figures as modelled do not hold: {result.message}")  # a bug
+
+
+def sensitive(cells: LinkedCells, min_count: int) -> list[Key]:
+    """The cells the rule protects: counts of 1 to ``min_count`` − 1 people (not what
+    follows between a covariate's counts in B2 and a Cox sample, nor Tabell 1)."""
+    return [
+        k
+        for k, v in cells.values.items()
+        if 0 < v < min_count and k[0] != "left" and k not in cells.fixed
+    ]
+
+
+def disclosed(
+    cells: LinkedCells, hidden: set[Key], min_count: int, keys: Sequence[Key] | None = None
+) -> list[Key]:
+    """The protected counts (of ``keys``) a reader can tell are below ``min_count``."""
+    keys = sensitive(cells, min_count) if keys is None else keys
+    unseen = [k for k in keys if k in hidden or k in cells.latent]
+    shown = [k for k in keys if k not in unseen]
+    bounds = count_bounds(cells, hidden, unseen)
+    return shown + [k for k in unseen if bounds[k][1] < min_count]
+
+
+def _cost(cells: LinkedCells, hidden: set[Key], key: Key) -> float:
+    """What hiding ``key`` takes from the reader: the counts it hides, with those that
+    cannot be shown without it (a group's size takes its whole column)."""
+    return sum(cells.values[k] for k in _closure(cells, hidden | {key}) - hidden)
+
+
+def _unknown(cells: LinkedCells, hidden: set[Key], key: Key) -> bool:
+    """Whether a reader is not given the count ``key`` (hidden, or never printed)."""
+    return key in hidden or key in cells.latent
+
+
+def _candidates(cells: LinkedCells, key: Key, hidden: set[Key]) -> list[Key]:
+    """Shown cells that could be hidden to protect ``key``: those of the figures (sums
+    and bounds) it is in, and of those its unknown partners there are in (and theirs,
+    further, until there are some); cheapest first
+    (:func:`_cost`), a zero last."""
+    links = [set(e) for e in cells.equations] + [set(pair) for pair in cells.at_most]
+    near, partners, depth = {key}, {key}, 0
+    while partners:
+        reached = set().union(*(link for link in links if link & partners)) - near
+        near |= reached
+        depth += 1
+        shown = [k for k in near if not _unknown(cells, hidden, k) and k not in cells.fixed]
+        if shown and depth >= 2:
+            break
+        partners = {k for k in reached if _unknown(cells, hidden, k)}
+    return sorted(shown, key=lambda k: (cells.values[k] <= 0, _cost(cells, hidden, k), k))
+
+
+def _direct_sources(cells: LinkedCells, key: Key, hidden: set[Key]) -> set[Key]:
+    """For ``key`` and its unknown partners that a reader can work out exactly: the
+    cheapest shown cell of each figure that gives one of them alone (all its other
+    cells shown)."""
+    partners = {k for e in cells.equations if key in e for k in e if _unknown(cells, hidden, k)}
+    bounds = count_bounds(cells, hidden, sorted(partners), lowest=True)
+    sources = set()
+    for cell, (low, high) in bounds.items():
+        if low != high:
+            continue
+        for equation in cells.equations:
+            others = [k for k in equation if k != cell]
+            if cell in equation and not any(_unknown(cells, hidden, k) for k in others):
+                shown = [k for k in others if k not in cells.fixed]
+                if shown:
+                    sources.add(min(shown, key=lambda k: (_cost(cells, hidden, k), k)))
+    return sources
+
+
+def _protect_one(
+    cells: LinkedCells, key: Key, hidden: set[Key], min_count: int, tries: int
+) -> set[Key]:
+    """The cells to hide next so that a reader can no longer tell ``key`` is small: the
+    cheapest candidate that does it alone (of the ``tries`` cheapest); else a cell of
+    each figure that gives it, or a partner of it, away exactly; else the cheapest."""
+    candidates = _candidates(cells, key, hidden)
+    for candidate in candidates[:tries]:
+        if not disclosed(cells, _closure(cells, hidden | {candidate}), min_count, [key]):
+            return {candidate}
+    sources = _direct_sources(cells, key, hidden)
+    if sources:
+        return sources
+    if not candidates:
+        raise RuntimeError(f"disclosure control cannot protect {key}")  # a bug
+    return {candidates[0]}
+
+
+def link(cells: LinkedCells, hidden: set[Key], min_count: int, tries: int = 6) -> set[Key]:
+    """Secondary suppression over the whole report: hide more cells until no protected
+    count can be told to be below ``min_count`` from what is printed
+    (:func:`_protect_one` for each count that can). Hiding only ever widens what a
+    reader can tell, so a count found safe stays safe and only the others are looked
+    at again.
+    """
+    hidden = _closure(cells, hidden)
+    exposed = disclosed(cells, hidden, min_count)
+    while exposed:
+        for key in exposed:
+            if not _unknown(cells, hidden, key):  # a small count printed
+                hidden = _closure(cells, hidden | {key})
+            elif key in disclosed(cells, hidden, min_count, [key]):
+                more = _protect_one(cells, key, hidden, min_count, tries)
+                hidden = _closure(cells, hidden | more)
+        exposed = disclosed(cells, hidden, min_count, exposed)
+    return hidden
+
+
+def _without(values: pd.Series, hidden: Sequence[bool]) -> pd.Series:
+    """``values`` with the ``hidden`` ones missing (unchanged, counts stay whole numbers,
+    where none is)."""
+    hidden = np.asarray(hidden, dtype=bool)
+    return values.where(~hidden) if hidden.any() else values
+
+
+def _hide_balance(table: pd.DataFrame, hidden: set[Key], sizes: dict[str, Key]) -> pd.DataFrame:
+    """B1/B2 with the hidden cells' percentages removed, a hidden group whole, and a
+    variable's test wherever one of its cells is hidden."""
+    out = table.copy()
+    for g, size in sizes.items():
+        if size in hidden:
+            out[g] = np.nan
+            continue
+        cells = [
+            ("cat", v, c, g) for v, c in zip(table["variable"], table["category"], strict=True)
+        ]
+        out[g] = _without(out[g], [cell in hidden for cell in cells])
+    if "p_value" in out.columns:
+        groups = list(sizes)
+        hidden_cell = (out[groups].isna() & table[groups].notna()).any(axis=1)
+        out["p_value"] = out["p_value"].where(
+            ~hidden_cell.groupby(table["variable"]).transform("any")
+        )
+    return out
+
+
+def _hide_counties(table: pd.DataFrame, hidden: set[Key]) -> pd.DataFrame:
+    """Tabell 2/3 with the hidden cells removed; a county whose count is hidden, whole."""
+    out = table.copy()
+    for g in [c for c in GROUP_COLUMNS if c in table.columns]:
+        keys = [
+            ("N", g) if county == "total" else ("cat", "county", county, g)
+            for county in table["category"]
+        ]
+        out[g] = _without(out[g], [k in hidden for k in keys])
+    whole = [("cat", "county", county, "total") in hidden for county in table["category"]]
+    if any(whole):
+        out.loc[whole, [c for c in out.columns if c not in ("variable", "category")]] = np.nan
+    return out
+
+
+def _hide_event(
+    event: str, results: EventResults, arms: pd.DataFrame, hidden: set[Key]
+) -> tuple[EventResults, pd.DataFrame]:
+    """Tabell 4–6 and the diagrams' day 0 (by group, and by arm) without the hidden counts."""
+    table = results.table.copy()
+    groups = table["group"]
+    for kind, columns in (("a", ["n"]), ("ev", list(EVENT_STATISTICS)), ("lo", ["left_out"])):
+        gone = groups.map(lambda g, kind=kind: (kind, event, g) in hidden).to_numpy(dtype=bool)
+        if gone.any():
+            table.loc[gone, columns] = np.nan
+
+    def day0(curves: pd.DataFrame, by: str, names: dict[str, str]) -> pd.DataFrame:
+        gone = (curves["day"] == 0) & curves[by].map(
+            lambda g: ("a", event, names.get(g, g)) in hidden
+        )
+        return curves.assign(at_risk=_without(curves["at_risk"], gone))
+
+    curves = day0(results.curves, "group", {})
+    arms = day0(arms, "arm", {"actor": "treatment_arm"})
+    return dataclasses.replace(results, table=table, curves=curves), arms
+
+
+def _hide_cox(key: str, result: CoxResult, hidden: set[Key]) -> CoxResult:
+    """A Cox model without its hidden counts; its sample's size and events where hidden."""
+    table = result.table.copy()
+    gone = [
+        _cox_key(key, term, variable) in hidden
+        for term, variable in zip(table["term"], table["variable"], strict=True)
+    ]
+    table["n"] = _without(table["n"], gone)
+    sample = _cox_sample(key, "")
+    size, events = ("cox_n", sample), ("cox_ev", sample)
+    return dataclasses.replace(
+        result,
+        table=table,
+        n=np.nan if size in hidden else result.n,
+        events=np.nan if events in hidden else result.events,
+    )
+
+
+def _hide_linked(results: Results, hidden: set[Key]) -> Results:
+    """``results`` with every cell of ``hidden`` removed wherever it is printed."""
+    events, itt_events = {}, {}
+    for event, er in results.events.items():
+        arm = results.itt.events[event]
+        events[event], curves = _hide_event(event, er, arm.curves, hidden)
+        size, events_of = ("cox_n", f"itt_{event}"), ("cox_ev", f"itt_{event}")
+        cox_result = dataclasses.replace(
+            arm.cox,
+            n=np.nan if size in hidden else arm.cox.n,
+            events=np.nan if events_of in hidden else arm.cox.events,
+        )
+        itt_events[event] = dataclasses.replace(arm, curves=curves, cox=cox_result)
+    accounting = results.accounting
+    reasons = [
+        ("reason", e, s) in hidden
+        for e, s in zip(accounting["event"], accounting["status"], strict=True)
+    ]
+    group_sizes = {g: ("N", g) for g in (*GROUPS, "total")}
+    return dataclasses.replace(
+        results,
+        accounting=accounting.assign(n=_without(accounting["n"], reasons)),
+        arm_by_county=_hide_counties(results.arm_by_county, hidden),
+        group_by_county=_hide_counties(results.group_by_county, hidden),
+        balance_by_group=_hide_balance(results.balance_by_group, hidden, group_sizes),
+        balance_by_arm=_hide_balance(
+            results.balance_by_arm,
+            hidden,
+            {g: ("N", g) for g in ("control", "treatment_arm", "total")},
+        ),
+        events=events,
+        cox={key: _hide_cox(key, result, hidden) for key, result in results.cox.items()},
+        itt=itt_result(itt_events),
+    )
+
+
+# Per cent columns of the export, by key: what the documents print as whole per cent.
+PRINTED_PERCENT = {
+    **{key: GROUP_COLUMNS for key in ("T2", "T3", "B1", "B2")},
+    **{key: ("share_pct",) for key in ("T4", "T5", "T6")},
+    **{key: ("cum_share_pct",) for key in ("D1", "D2", "D3")},
+}
+
+
+def as_printed(key: str, table: pd.DataFrame) -> pd.DataFrame:
+    """An exported table of protected results as the documents print it: each percentage
+    of a count whole, rounded half up, so that the export gives a reader no count the
+    documents do not (an unrounded percentage of a printed n is its count). B1/B2's age
+    rows, days, hazard ratios and p-values are not percentages of counts and stay
+    unrounded."""
+    columns = [c for c in PRINTED_PERCENT.get(key, ()) if c in table.columns]
+    if not columns:
+        return table
+    rows = ~table["variable"].isin(["age", "n"]) if "variable" in table.columns else slice(None)
+    out = table.copy()
+    out.loc[rows, columns] = out.loc[rows, columns].map(
+        lambda v: v if pd.isna(v) else _round_half_up(v)
+    )
+    return out
