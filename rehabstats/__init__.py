@@ -46,6 +46,7 @@ _HOMES = {
     "OptionError": "rehabstats.errors",
     "RenderError": "rehabstats.errors",
     "ResourceError": "rehabstats.errors",
+    "StudySettingsError": "rehabstats.errors",
 }
 
 __all__ = ["__version__", *_HOMES]

@@ -9,12 +9,14 @@ traceback; any other exception is a bug in rehabstats and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rehabstats.data.contract import ContractError
+from rehabstats.engine import DEFAULT_FORMATS, FORMATS
 from rehabstats.errors import DataFileError, OptionError, RehabstatsError, ResourceError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
@@ -89,8 +91,10 @@ def _render(args: argparse.Namespace) -> int:
             formats=args.format,
             edition_path=args.edition,
             engine=args.engine,
+            reports_dir=args.project.root,
             min_count=args.min_count,
             progress=lambda step: (status.update(step), console.log(step)),
+            previous=args.previous,
         )
     for lang, files in report.documents.items():
         for form, path in files.items():
@@ -114,7 +118,13 @@ def _render_by(args: argparse.Namespace) -> int:
     from rehabstats.reporting.edition import cover_warning
 
     options = RenderOptions(
-        tuple(args.lang), tuple(args.format), args.edition, args.engine, min_count=args.min_count
+        tuple(args.lang),
+        tuple(args.format),
+        args.edition,
+        args.engine,
+        reports_dir=args.project.root,
+        min_count=args.min_count,
+        previous=args.previous,
     )
     console = Console(stderr=True)
     with console.status(f"rendering one report per {args.by}"):
@@ -142,6 +152,49 @@ def _render_by(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _new(args: argparse.Namespace) -> int:
+    from rehabstats.reporting.project import new_project
+
+    written = new_project(args.folder)
+    print(f"wrote a report project of {len(written)} files in {args.folder}")
+    print(f"what each file is: {args.folder / 'README.md'}")
+    print(f"render it: cd {shlex.quote(str(args.folder))} && rehabstats render DATA --out _output")
+    return EXIT_OK
+
+
+def _add_project(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="a report project made by 'rehabstats new' (default: the current folder, if it"
+        " has a study.yaml): its files are used, rehabstats' own for what it lacks",
+    )
+
+
+def _use_project(args: argparse.Namespace) -> Path | None:
+    """Resolve the report project of a command that takes one; its study settings.
+
+    ``--project DIR``, else the current folder if it is a project (it has study
+    settings), else none: ``args.project`` becomes a Project. A project's own edition is
+    the default of ``--edition``.
+    """
+    from rehabstats.reporting.project import Project
+
+    if args.project is None:
+        project = Project.detect(Path.cwd()) or Project()
+    elif args.project.is_dir():
+        project = Project(args.project.resolve())
+    else:
+        raise OptionError(f"--project {args.project}: no such folder; name a report project")
+    if project.root is not None:
+        print(f"report project: {project.root}", file=sys.stderr)
+    if "edition" in args:
+        args.edition = project.edition(args.edition)
+    args.project = project
+    return project.settings
+
+
 def _add_min_count(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-count",
@@ -158,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a data file against the data contract")
     p.add_argument("data", type=Path, help=DATA_HELP)
+    _add_project(p)
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("synth", help="generate a synthetic register extract")
@@ -173,17 +227,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path, help=DATA_HELP)
     p.add_argument("--out", type=Path, required=True, help="folder to write them in")
     _add_min_count(p)
+    _add_project(p)
     p.set_defaults(run=_tables)
 
-    p = sub.add_parser("render", help="render the report (HTML and PDF, Swedish and English)")
+    p = sub.add_parser("render", help="render the report (HTML, PDF and Word, Swedish and English)")
     p.add_argument("data", type=Path, help=DATA_HELP)
     p.add_argument(
         "--out", type=Path, required=True, help="report folder (replaced when the run succeeds)"
     )
-    langs, forms = ["sv", "en"], ["html", "pdf"]
+    langs = ["sv", "en"]
     p.add_argument("--lang", nargs="+", default=langs, choices=langs, help="default: sv en")
-    p.add_argument("--format", nargs="+", default=forms, choices=forms, help="default: html pdf")
-    p.add_argument("--edition", type=Path, help="edition metadata (default reports/edition.yaml)")
+    p.add_argument(
+        "--format",
+        nargs="+",
+        default=list(DEFAULT_FORMATS),
+        choices=FORMATS,
+        help=f"any of {', '.join(FORMATS)} (Word); default: {' '.join(DEFAULT_FORMATS)}",
+    )
+    p.add_argument(
+        "--edition",
+        type=Path,
+        help="edition metadata (default: the project's edition.yaml, else rehabstats' own)",
+    )
     p.add_argument(
         "--engine",
         default="default",
@@ -200,12 +265,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, help="reports rendered at once with --by (default: one per core)"
     )
+    p.add_argument(
+        "--previous",
+        type=Path,
+        metavar="OLD_REPORT_DIR",
+        help="the previous edition's report folder: adds what changed since it (not with --by)",
+    )
     _add_min_count(p)
+    _add_project(p)
     p.set_defaults(run=_render)
 
     p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")
     p.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    _add_project(p)
     p.set_defaults(run=_dictionary)
+
+    p = sub.add_parser(
+        "new", help="start a report project of one's own: a folder of the report's content"
+    )
+    p.add_argument("folder", type=Path, help="a new or empty folder")
+    p.set_defaults(run=_new)
     return parser
 
 
@@ -219,7 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        return run(args)
+        from rehabstats.data.dictionary import study_settings
+
+        settings = _use_project(args) if "project" in args else None
+        with study_settings(settings):
+            return run(args)
     except ContractError as error:
         print(error.report, file=sys.stderr)
         return EXIT_BAD_DATA

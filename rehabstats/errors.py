@@ -11,7 +11,8 @@ a bug in rehabstats still shows as a traceback::
     ├── OptionError         an unknown language, format, engine, column, scenario …
     ├── RenderError         a notebook could not be executed or turned into a report
     └── ResourceError       a file of the report's content is missing
-        └── EditionError        the edition file cannot be used (rehabstats.reporting.edition)
+        ├── EditionError        the edition file cannot be used (rehabstats.reporting.edition)
+        └── StudySettingsError  a project's study settings cannot be used (study.yaml)
 
 The two contract errors live beside the report they carry; the rest live here, so that
 catching them imports nothing heavy.
@@ -41,6 +42,20 @@ class EditionError(ResourceError):
         super().__init__(
             f"the edition file cannot be used ({len(problems)} problem(s)); "
             f"nothing was rendered:{lines}"
+        )
+
+
+class StudySettingsError(ResourceError):
+    """A report project's study settings (``study.yaml``) cannot be used: every problem
+    at once, each naming its key and the rule it breaks. ``problems`` holds them."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "".join(f"\n  {path}: {problem}" for problem in problems)
+        super().__init__(
+            f"the study settings cannot be used ({len(problems)} problem(s)); "
+            f"nothing was done:{lines}"
         )
 
 

@@ -103,3 +103,27 @@ def test_the_installed_wheel_renders_from_another_folder(installed: Path, tmp_pa
         assert title in html
         pdf = PdfReader(elsewhere / "report" / lang / "report.pdf")
         assert title in "".join(page.extract_text() for page in pdf.pages)
+
+
+@pytest.mark.render
+def test_the_installed_wheel_makes_a_report_project_and_renders_it(
+    installed: Path, tmp_path: Path
+) -> None:
+    """``rehabstats new`` copies the wheel's content; run inside the project, ``render``
+    uses its edited prose (English HTML only, to keep it short)."""
+    env, rehabstats_command = _clean_env(), str(installed / "rehabstats")
+    _run([rehabstats_command, "new", "project"], tmp_path, env)
+    project = tmp_path / "project"
+    assert {"README.md", "_quarto.yml", "edition.yaml", "study.yaml", "report.ipynb"} <= {
+        path.name for path in project.iterdir()
+    }
+    sentence = "This sentence is only in the summary of the project."
+    summary = project / "text" / "en" / "summary.md"
+    text = summary.read_text(encoding="utf-8")
+    summary.write_text(text.replace("# Summary\n", f"# Summary\n\n{sentence}\n", 1), "utf-8")
+    data = shutil.copy(DEFAULT_DATA, tmp_path / "register.csv")
+    command = [rehabstats_command, "render", str(data), "--out", "out", "--lang", "en"]
+    output = _run([*command, "--format", "html"], project, env)
+    assert f"report project: {project}" in output
+    html = (project / "out" / "en" / "report.html").read_text(encoding="utf-8")
+    assert sentence in html and "Table 4" in html

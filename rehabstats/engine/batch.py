@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from rehabstats.data.dictionary import ColumnSpec, load_dictionary
+from rehabstats.data.dictionary import ColumnSpec, load_dictionary, study_settings
 from rehabstats.data.population import GROUPS, EmptyGroupsError, derive_cohort
 from rehabstats.data.validation import read_dataset
 from rehabstats.engine.pipeline import (
@@ -142,7 +142,7 @@ def _index_page(
     options: RenderOptions,
 ) -> Path:
     """``OUT/index.html``: the dataset, and a link to every report by language and format."""
-    glossaries = [Glossary.load(options.reports_dir / "glossary", lang) for lang in options.langs]
+    glossaries = [Glossary.of(options.project, lang) for lang in options.langs]
     halves = [
         _index_section(column, dataset, outcomes, options.formats, glossary)
         for glossary in glossaries
@@ -289,13 +289,33 @@ def render_by(
     ``workers`` processes render at once (default: one per core); ``progress`` is
     called with a line in English as each part finishes. Refused before any rendering,
     as an OptionError: a name that is no categorical column, a column with one value
-    in the data or none of whose values has every study group, fewer than one worker.
+    in the data or none of whose values has every study group, fewer than one worker,
+    a previous edition to compare with (``options.previous``).
 
     ``OUT`` is replaced as a whole once every part is done, parts without a report
     included (their outcome's ``problem`` says why; the index lists them). A
     RenderError of any part leaves ``OUT`` as it was and keeps the notebooks in
-    ``OUT.failed/<value>/``.
+    ``OUT.failed/<value>/``. The report project's study settings (``options``) apply to
+    the whole run, the validation of the file included.
     """
+    with study_settings(options.project.settings):
+        return _render_by(Path(data), Path(out), column, options, workers, progress)
+
+
+def _render_by(
+    data: Path,
+    out: Path,
+    column: str,
+    options: RenderOptions,
+    workers: int | None,
+    progress: Progress,
+) -> tuple[Path, list[PartOutcome]]:
+    """:func:`render_by` within the project's study settings."""
+    if options.previous is not None:
+        raise OptionError(
+            "--previous cannot be used with --by: each part would need the previous"
+            " edition's report of the same part; compare reports of the whole file"
+        )
     spec = by_column(column)
     if workers is not None and workers < 1:
         raise OptionError(f"--workers needs a number of processes of 1 or more, not {workers}")

@@ -2,7 +2,7 @@
 
 One run computes the results once, writes the language-free export, and executes the
 report notebook once per language with papermill, on a kernel started while the
-results were being computed, then renders each to HTML and PDF.
+results were being computed, then renders each to HTML and PDF (and Word, if asked).
 Everything is written into a staging folder beside the output folder and moved into
 place only when all of it succeeded, so a failed or interrupted run never leaves a
 half-written report where the previous one was. The notebooks of a failed run are kept
@@ -16,11 +16,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rehabstats.data.dictionary import load_dictionary, study_settings
+from rehabstats.engine import DEFAULT_FORMATS
 from rehabstats.engine.render import (
+    REFERENCE_DOCX,
     check_engine,
     check_formats,
     execute_notebook,
@@ -30,14 +32,16 @@ from rehabstats.engine.render import (
 )
 from rehabstats.errors import OptionError, RenderError
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.comparison import compare, read_previous
 from rehabstats.reporting.edition import edition_for, front_matter, load_edition
-from rehabstats.reporting.export import write_exports
+from rehabstats.reporting.export import tables_document, write_exports
 from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.project import PACKAGE_CONTENT, Project
 from rehabstats.reporting.results import Results, analyse
 from rehabstats.stats.disclosure import DEFAULT_MIN_COUNT, protect
 
 # The default report content: reports/ in a checkout, package data in a wheel.
-REPORTS_DIR = Path(str(resources.files("rehabstats.reports")))
+REPORTS_DIR = PACKAGE_CONTENT
 NOTEBOOK = "report.ipynb"
 # What the notebook's first cell imports: its kernel imports them while it waits.
 NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.reporting.document")
@@ -60,7 +64,7 @@ class RenderedReport:
     tables_xlsx: Path
 
 
-def _check_languages(langs: Sequence[str], reports_dir: Path) -> None:
+def _check_languages(langs: Sequence[str], project: Project) -> None:
     """Refuse a language rehabstats cannot write, or one the report's content lacks.
 
     Checked here, before any work, rather than where the numbers are first formatted.
@@ -68,7 +72,7 @@ def _check_languages(langs: Sequence[str], reports_dir: Path) -> None:
     for lang in langs:
         if lang not in fmt.LANGUAGES:
             raise OptionError(f"unknown language {lang!r}; use {', '.join(fmt.LANGUAGES)}")
-        Glossary.load(reports_dir / "glossary", lang)
+        Glossary.of(project, lang)
 
 
 def _render_language(
@@ -91,11 +95,11 @@ def _render_language(
         results, data_sha256 = results_ready.result()
         edition_lang = edition_for(edition, lang, data_sha256)
         notebook = execute_notebook(
-            options.reports_dir / NOTEBOOK,
+            options.project.find(NOTEBOOK),
             {
                 "results": str(results),
                 "lang": lang,
-                "reports_dir": str(options.reports_dir),
+                "reports_dir": str(options.project.content_dir),
                 "figures_dir": str(work / "figures"),
                 "edition": edition_lang,
             },
@@ -103,9 +107,13 @@ def _render_language(
             cwd=work,
             kernel=kernel,
         )
-    glossary = Glossary.load(options.reports_dir / "glossary", lang)
+    glossary = Glossary.of(options.project, lang)
     set_front_matter(notebook, front_matter(edition_lang, glossary))
-    files = render_notebook(notebook, work, STEM, options.formats, engine=options.engine)
+    # Word's styles: the project's own reference.docx (an agency's), else rehabstats' own.
+    styles = options.project.own(REFERENCE_DOCX.name) or REFERENCE_DOCX
+    files = render_notebook(
+        notebook, work, STEM, options.formats, engine=options.engine, reference_docx=styles
+    )
     return notebook, files
 
 
@@ -145,26 +153,43 @@ def replace_folder(out: Path, staging: Path) -> None:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """What to render: languages, formats, edition, engine, prose and disclosure rule."""
+    """What to render: languages, formats, edition, engine, the report project (its
+    content, falling back to the package's) and disclosure rule."""
 
     langs: tuple[str, ...] = ("sv", "en")
-    formats: tuple[str, ...] = ("html", "pdf")
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     edition_path: Path | None = None
     engine: str = "default"
-    reports_dir: Path = REPORTS_DIR
+    reports_dir: Path | None = None  # a report project's folder; None: the package's content
     min_count: int = DEFAULT_MIN_COUNT
+    previous: Path | None = None  # the previous edition's report folder (--previous)
+
+    @property
+    def project(self) -> Project:
+        """The report project whose files the render uses (``reports_dir``)."""
+        return Project(self.reports_dir)
+
+    @property
+    def edition_file(self) -> Path | None:
+        """The edition named, else the project's own; None: the package's default."""
+        return self.project.edition(self.edition_path)
 
     def check(self) -> None:
         """Refuse an unknown language, format or engine, or a missing file, before any work.
 
         Raises OptionError, or ResourceError when the report's content lacks a language
-        or the edition file is missing, EditionError when it cannot be used (``--by``
-        checks once, not in every process).
+        or the edition file is missing, EditionError when it cannot be used,
+        StudySettingsError when the project's study settings cannot be (``--by`` checks
+        once, not in every process).
         """
-        _check_languages(self.langs, self.reports_dir)
+        _check_languages(self.langs, self.project)
         check_formats(self.formats)
         check_engine(self.engine)
-        load_edition(self.edition_path, self.langs)
+        load_edition(self.edition_file, self.langs)
+        if self.previous is not None:
+            read_previous(self.previous)
+        if self.project.settings is not None:
+            load_dictionary(study=self.project.settings)
 
 
 def render_results(
@@ -178,11 +203,19 @@ def render_results(
     One thread per language starts its kernel while ``compute`` runs, so that starting
     Jupyter and importing pandas and matplotlib overlap the analysis; each then
     executes the notebook and renders it. Disclosure control (``options.min_count``) is
-    applied once, before anything is written.
+    applied once, before anything is written. The project's study settings apply
+    throughout (the categories they add are the data contract's).
     """
-    out = Path(out).resolve()
     options.check()
-    edition = load_edition(options.edition_path, options.langs)
+    with study_settings(options.project.settings):
+        return _render_checked(compute, Path(out).resolve(), options, progress)
+
+
+def _render_checked(
+    compute: Callable[[], Results], out: Path, options: RenderOptions, progress: Progress
+) -> RenderedReport:
+    """:func:`render_results`, once the options are checked."""
+    edition = load_edition(options.edition_file, options.langs)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(out)
     results_path = staging / "results.pkl"
@@ -196,13 +229,16 @@ def render_results(
             try:
                 progress("analysing the data")
                 results = protect(compute(), options.min_count)
+                if options.previous is not None:  # checked before: read again, it is small
+                    previous = compare(read_previous(options.previous), tables_document(results))
+                    results = replace(results, comparison=previous)
                 results.save(results_path)
             except BaseException:
                 results_ready.set_exception(CancelledError("the results could not be computed"))
                 raise
             results_ready.set_result((results_path, results.dataset.sha256))
             progress("writing tables.json and tables.xlsx")
-            tables_json, tables_xlsx = write_exports(results, staging)
+            tables_json, tables_xlsx = write_exports(results, staging, edition)
             progress(f"executing and rendering the report in {', '.join(options.langs)}")
             rendered = {lang: future.result() for lang, future in futures.items()}
         results_path.unlink()
@@ -235,12 +271,13 @@ def render_report(
     data: str | Path,
     out: str | Path,
     langs: Sequence[str] = ("sv", "en"),
-    formats: Sequence[str] = ("html", "pdf"),
+    formats: Sequence[str] = DEFAULT_FORMATS,
     edition_path: Path | None = None,
     engine: str = "default",
-    reports_dir: Path = REPORTS_DIR,
+    reports_dir: Path | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
     progress: Progress = lambda _: None,
+    previous: Path | None = None,
 ) -> RenderedReport:
     """Render the report of a data file into a folder: ``rehabstats render`` in Python.
 
@@ -258,17 +295,24 @@ def render_report(
     langs : sequence of str, default ("sv", "en")
         The languages, each a report of its own: ``<out>/<lang>/report.<format>``.
     formats : sequence of str, default ("html", "pdf")
-        The formats of each language's report.
+        The formats of each language's report: any of "html", "pdf" and "docx" (Word).
     edition_path : Path, optional
-        Edition metadata (number, date, authors); ``reports/edition.yaml`` if None.
+        Edition metadata (number, date, authors); if None, the project's
+        ``edition.yaml``, else ``reports/edition.yaml``.
     engine : {"default", "quarto"}
         pandoc and Typst as shipped, or an installed Quarto.
-    reports_dir : Path
-        The report's content (notebook, prose, glossaries); rehabstats' own by default.
+    reports_dir : Path, optional
+        A report project (``rehabstats new``): its notebook, prose, glossaries, edition
+        and study settings are used, and rehabstats' own content for anything it lacks.
+        None: rehabstats' own content.
     min_count : int, default 5
         Disclosure control: figures from fewer cases are hidden (0: off).
     progress : callable, optional
         Called with a short description of each step as it starts.
+    previous : Path, optional
+        The report folder of the previous edition (``rehabstats render --previous``):
+        its tables.json's headline figures are set beside this edition's in a section
+        of their own (Tabell 8), and in tables.json's ``comparison``.
 
     Returns
     -------
@@ -279,11 +323,14 @@ def render_report(
     Raises
     ------
     OptionError
-        An unknown language, format or engine; raised before any work.
+        An unknown language, format or engine, or a ``previous`` folder whose
+        tables.json cannot be compared with; raised before any work.
     ResourceError
         A file of the report's content, or the edition file, is missing.
     EditionError
         The edition file cannot be used; ``error.problems`` names each key at fault.
+    StudySettingsError
+        The project's ``study.yaml`` cannot be used; ``error.problems`` names each key.
     DataFileError
         ``data`` cannot be read as a table.
     ContractError
@@ -305,6 +352,12 @@ def render_report(
     ['en', 'tables.json', 'tables.xlsx']
     """
     options = RenderOptions(
-        tuple(langs), tuple(formats), edition_path, engine, Path(reports_dir), min_count
+        tuple(langs),
+        tuple(formats),
+        edition_path,
+        engine,
+        None if reports_dir is None else Path(reports_dir),
+        min_count,
+        previous=None if previous is None else Path(previous),
     )
     return render_results(lambda: analyse(data), out, options, progress)

@@ -1,11 +1,13 @@
-"""Rendering engine: parameterised notebook -> executed notebook -> HTML and PDF.
+"""Rendering engine: parameterised notebook -> executed notebook -> HTML, PDF and Word.
 
 Pipeline: papermill executes the notebook; nbconvert turns markdown cells and the
 Markdown/image outputs of code cells into pandoc markdown (code, stream text and
-errors are left out); pandoc writes a self-contained HTML file, or Typst source that
-the bundled Typst compiler turns into a PDF. Both tools come from PyPI (pypandoc-binary,
-typst), and so do the PDF's fonts (:mod:`rehabstats.engine.fonts`): nothing installed on the
-system is used. No LaTeX, no browser, no downloads.
+errors are left out); pandoc writes a self-contained HTML file, Typst source that
+the bundled Typst compiler turns into a PDF, or a Word file (docx) in the styles of
+``templates/reference.docx``, its SVG figures drawn as PNG by Typst. Both tools come
+from PyPI (pypandoc-binary, typst), and so do the PDF's fonts
+(:mod:`rehabstats.engine.fonts`): nothing installed on the system is used. No LaTeX, no
+browser, no downloads.
 
 Notebook conventions (pandoc markdown, as in Quarto):
 
@@ -20,19 +22,21 @@ Notebook conventions (pandoc markdown, as in Quarto):
   written, bold, above the table. Bold total row: ``**cell**`` in each cell.
 - Divs: ``::: {.note}`` (small "Anm:"/"Källa:" lines under a table or diagram),
   ``::: {.diagram-title}`` (bold title kept on the page of the image that follows)
-  and ``::: {.pagebreak}`` (new page in the PDF, invisible in HTML).
+  and ``::: {.pagebreak}`` (new page in the PDF and Word, invisible in HTML).
 - Headings are not numbered; the text carries its own section names.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import nbformat
@@ -44,12 +48,16 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbconvert import MarkdownExporter
 
+from rehabstats.engine import FORMATS
 from rehabstats.engine.fonts import SANS, SERIF, font_files
-from rehabstats.errors import OptionError, RenderError
-from rehabstats.reporting.formatting import markdown_literal
+from rehabstats.errors import OptionError, RenderError, ResourceError
+from rehabstats.reporting.formatting import LOCALES, markdown_literal
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMATS = ("html", "pdf")
+# Word's styles (fonts, headings, tables, notes); tools/reference_docx.py builds it.
+REFERENCE_DOCX = TEMPLATES / "reference.docx"
+# The resolution of the PNG a figure's SVG becomes in Word (which cannot show SVG alone).
+DOCX_PPI = 200
 # "default": pandoc and Typst, shipped with rehabstats; "quarto": an installed Quarto.
 ENGINES = ("default", "quarto")
 # Output types that belong in the report; stream text, errors and plain reprs do not.
@@ -58,6 +66,10 @@ REPORT_MIMETYPES = ("text/markdown", "image/png", "image/jpeg", "image/svg+xml")
 # visible title comes from a `.diagram-title` div.
 PANDOC_FROM = "markdown-implicit_figures"
 KERNEL = "python3"
+# The PDF's standards: PDF/UA-1 (accessible: tagged, every figure with alt text, the
+# document's language and title) and PDF/A-2a (archivable, with the same tags). Typst
+# checks each while it compiles and refuses a document that breaks one.
+PDF_STANDARDS = ["ua-1", "a-2a"]
 
 
 def _cell_summary(source: str) -> str:
@@ -198,19 +210,27 @@ def render_notebook(
     stem: str,
     formats: Sequence[str],
     engine: str = "default",
+    reference_docx: Path = REFERENCE_DOCX,
 ) -> dict[str, Path]:
-    """Render an executed notebook to `out_dir/stem.html` and/or `out_dir/stem.pdf`.
+    """Render an executed notebook to `out_dir/stem.html`, `.pdf` and/or `.docx`.
 
     Returns the written files keyed by format. `engine="quarto"` delegates to an
     installed Quarto instead of the built-in pandoc/Typst pipeline. An unknown format
-    or engine raises OptionError before anything is written.
+    or engine, or a missing `reference_docx` (the Word styles, e.g. a project's own),
+    raises before anything is written.
     """
     check_formats(formats)
     check_engine(engine)
+    if "docx" in formats and not Path(reference_docx).is_file():
+        raise ResourceError(f"{reference_docx}: the Word styles file (reference.docx) is missing")
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "quarto":
-        return _render_quarto(executed, out_dir, stem, formats)
-    renderers = {"html": _render_html, "pdf": _render_pdf}
+        return _render_quarto(executed, out_dir, stem, formats, reference_docx)
+    renderers = {
+        "html": _render_html,
+        "pdf": _render_pdf,
+        "docx": partial(_render_docx, reference=Path(reference_docx).resolve()),
+    }
     with tempfile.TemporaryDirectory(prefix="rehabstats-render-") as tmp:
         build = Path(tmp)
         markdown = _export_markdown(executed, build)
@@ -268,7 +288,8 @@ def _report_output(output: dict) -> dict | None:
 
 
 def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
-    """Write one self-contained HTML file: CSS inline, images as data URIs, with a TOC."""
+    """Write one self-contained HTML file, with a TOC: CSS and the figures' font inline, SVG
+    figures drawn inline (report.lua), other images as data URIs."""
     _pandoc(
         markdown,
         "html5",
@@ -276,6 +297,7 @@ def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
         [
             f"--resource-path={resource_path}",
             f"--template={TEMPLATES / 'report.html'}",
+            f"--css={_font_faces(markdown.parent / 'fonts.css')}",
             f"--css={TEMPLATES / 'report.css'}",
             f"--lua-filter={TEMPLATES / 'report.lua'}",
             "--embed-resources",
@@ -285,6 +307,26 @@ def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
         ],
     )
     return target
+
+
+def _font_faces(path: Path) -> Path:
+    """Write `path`, a style sheet declaring Source Sans Pro in the report's styles from the
+    shipped files (:mod:`rehabstats.engine.fonts`), which pandoc embeds in the HTML.
+
+    The figures' text is set in it (their SVG is inline, its text selectable), laid out by
+    matplotlib with these files: a fallback font of other widths could make labels
+    overlap. Headings and tables name the same family.
+    """
+    faces = []
+    for file in font_files(SANS):
+        weight = "bold" if "Bold" in file.stem else "normal"
+        style = "italic" if file.stem.endswith("It") else "normal"
+        faces.append(
+            f'@font-face {{ font-family: "{SANS}"; font-weight: {weight}; '
+            f'font-style: {style}; src: url("{file.as_uri()}") format("truetype"); }}'
+        )
+    path.write_text("\n".join(faces) + "\n", encoding="utf-8")
+    return path
 
 
 def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
@@ -310,12 +352,135 @@ def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
     return target
 
 
+def _render_docx(markdown: Path, resource_path: str, target: Path, reference: Path) -> Path:
+    """Write a Word file in the styles of `reference`, with a table of contents.
+
+    Pandoc's docx writer makes each pipe table a Word table under its caption, each
+    image an embedded picture whose description is its alt text, and the Lua filter
+    gives notes and diagram titles their styles and page breaks their place. Word
+    cannot show an SVG without a PNG beside it, which pandoc would make only with
+    rsvg-convert: so the document goes through pandoc's JSON, where each SVG is
+    swapped for a PNG that Typst draws (:func:`_svg_as_png`), and its language
+    becomes a region's (``sv`` → ``sv-SE``) as Word's proofing tools want.
+    """
+    ast_path = markdown.with_suffix(".json")
+    _pandoc(markdown, "json", ast_path, [])
+    document = json.loads(ast_path.read_text(encoding="utf-8"))
+    folders = [Path(folder) for folder in resource_path.split(os.pathsep)]
+    _svgs_as_pngs(document, folders, markdown.parent)
+    _regional_language(document)
+    ast_path.write_text(json.dumps(document), encoding="utf-8")
+    _pandoc(
+        ast_path,
+        "docx",
+        target,
+        [
+            f"--resource-path={resource_path}",
+            f"--reference-doc={reference}",
+            f"--lua-filter={TEMPLATES / 'report.lua'}",
+            "--toc",
+            "--toc-depth=3",
+        ],
+        source_format="json",
+    )
+    return target
+
+
+def _svgs_as_pngs(document: dict, folders: Sequence[Path], build: Path) -> None:
+    """Point every SVG image of pandoc's JSON `document` at a PNG of it in `build`.
+
+    The images are looked up in `folders`, as pandoc would; any other image is left.
+    """
+    media = build / "docx-media"
+    media.mkdir(exist_ok=True)
+    fonts = _font_folder(build / "fonts")
+    for number, (_, _, link) in enumerate(_images(document["blocks"]), start=1):
+        svg = _resource(link[0], folders)  # link: [target, title]
+        if svg is not None and svg.suffix.lower() == ".svg":
+            link[0] = str(_svg_as_png(svg, media / f"figure-{number}", fonts))
+
+
+def _regional_language(document: dict) -> None:
+    """Set the `lang` of pandoc's JSON `document` to its region's: ``sv`` → ``sv-SE``.
+
+    The region is :data:`~rehabstats.reporting.formatting.LOCALES`', the numbers' own.
+    """
+    lang = document["meta"].get("lang")
+    if lang and _meta_text(lang) in LOCALES:
+        locale = LOCALES[_meta_text(lang)].replace("_", "-")
+        document["meta"]["lang"] = {"t": "MetaString", "c": locale}
+
+
+def _images(node: object) -> Iterator[list]:
+    """The contents ``[attributes, alt text, [target, title]]`` of every image in `node`.
+
+    `node` is (part of) pandoc's JSON syntax tree; the lists are the tree's own, so a
+    changed target changes the document.
+    """
+    if isinstance(node, dict):
+        if node.get("t") == "Image":
+            yield node["c"]
+        else:
+            yield from _images(node.get("c"))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _images(item)
+
+
+def _meta_text(value: dict) -> str:
+    """The plain text of a metadata value of pandoc's JSON (words and spaces)."""
+    if value["t"] == "MetaString":
+        return value["c"]
+    inlines = value["c"] if value["t"] == "MetaInlines" else []
+    return "".join(item["c"] if item["t"] == "Str" else " " for item in inlines)
+
+
+def _resource(name: str, folders: Sequence[Path]) -> Path | None:
+    """The file an image target names, looked up in `folders` as pandoc would, if any."""
+    candidates = [Path(name)] if Path(name).is_absolute() else [f / name for f in folders]
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _svg_as_png(svg: Path, stem: Path, fonts: Path) -> Path:
+    """`stem.png`: the SVG drawn at :data:`DOCX_PPI` by Typst, its text in `fonts`.
+
+    Typst draws SVG with resvg and sets its text in the fonts it is given, the PDF's
+    (:func:`_font_folder`); the page is the image's size. Warnings are fatal, as in
+    :func:`_typst`.
+    """
+    shutil.copyfile(svg, stem.with_suffix(".svg"))
+    source = stem.with_suffix(".typ")
+    source.write_text(
+        f'#set page(width: auto, height: auto, margin: 0pt)\n#image("{stem.name}.svg")\n',
+        encoding="utf-8",
+    )
+    png = stem.with_suffix(".png")
+    try:
+        _, warnings = typst.compile_with_warnings(
+            str(source),
+            output=str(png),
+            format="png",
+            ppi=DOCX_PPI,
+            root=str(stem.parent),
+            font_paths=[str(fonts)],
+            ignore_system_fonts=True,
+        )
+    except typst.TypstError as exc:
+        raise RenderError(f"typst could not draw {svg.name} as PNG: {exc}") from exc
+    if warnings:
+        messages = "; ".join(warning.message for warning in warnings)
+        raise RenderError(f"typst warned on {svg.name}: {messages}")
+    return png
+
+
 def _typst(source: Path, target: Path) -> None:
     """Compile `source` to the PDF `target` with the shipped fonts, never the system's.
 
     Typst sees only the fonts of :mod:`rehabstats.engine.fonts` and its own embedded ones, so
-    the PDF looks the same on every machine. Warnings are fatal, as pandoc's are: Typst
-    warns when, e.g., a font family is unknown and it would silently set another.
+    the PDF looks the same on every machine. It compiles to :data:`PDF_STANDARDS`, so an
+    image without alt text fails the render, naming the image's file. Warnings are fatal,
+    as pandoc's are: Typst warns when, e.g., a font family is unknown and it would silently
+    set another.
     """
     fonts = _font_folder(source.parent / "fonts")
     try:
@@ -325,13 +490,30 @@ def _typst(source: Path, target: Path) -> None:
             root=str(source.parent),
             font_paths=[str(fonts)],
             ignore_system_fonts=True,
+            pdf_standards=PDF_STANDARDS,
         )
     except typst.TypstError as exc:
-        raise RenderError(f"typst could not compile {source.name}: {exc}") from exc
+        message = _typst_error(exc, source)
+        raise RenderError(f"typst could not compile {source.name}: {message}") from exc
     if warnings:
         target.unlink()
         messages = "; ".join(warning.message for warning in warnings)
         raise RenderError(f"typst warned on {source.name}: {messages}")
+
+
+def _typst_error(exc: typst.TypstError, source: Path) -> str:
+    """Typst's message with the line of `source` it points at, and its hints.
+
+    The line is what names the culprit: for an image without alt text (which PDF/UA-1
+    refuses) it is the ``image("…")`` call with the figure's file.
+    """
+    quoted = (
+        line.split("│", 1)[1].strip()
+        for line in exc.diagnostic.splitlines()
+        if re.match(r"\s*\d+\s*│", line)
+    )
+    located = [f"{source.name}: {line}" for line in quoted]
+    return "; ".join([exc.message, *located, *exc.hints])
 
 
 def _font_folder(folder: Path) -> Path:
@@ -346,13 +528,15 @@ def _font_folder(folder: Path) -> Path:
     return folder
 
 
-def _pandoc(source: Path, to: str, output: Path, options: list[str]) -> None:
+def _pandoc(
+    source: Path, to: str, output: Path, options: list[str], source_format: str = PANDOC_FROM
+) -> None:
     """Run the pandoc binary shipped with pypandoc-binary from the source's directory.
 
     Warnings are fatal: pandoc only warns when, e.g., an image is missing and would
     silently publish its alt text instead.
     """
-    command = [bundled_pandoc(), str(source), f"--from={PANDOC_FROM}", f"--to={to}"]
+    command = [bundled_pandoc(), str(source), f"--from={source_format}", f"--to={to}"]
     _run([*command, f"--output={output}", "--fail-if-warnings", *options], cwd=source.parent)
 
 
@@ -376,21 +560,36 @@ def bundled_pandoc() -> str:
     return str(path)
 
 
-def _render_quarto(executed: Path, out_dir: Path, stem: str, formats: Sequence[str]) -> dict:
-    """Render with `quarto render --no-execute`, moving the results into `out_dir`."""
+def _render_quarto(
+    executed: Path, out_dir: Path, stem: str, formats: Sequence[str], reference_docx: Path
+) -> dict:
+    """Render with `quarto render --no-execute`, moving the results into `out_dir`.
+
+    Quarto reads the front matter as pandoc does, as Markdown: it is given a copy of the
+    executed notebook whose front matter is text (:func:`_literal_front_matter`), beside
+    it so that the figures' relative paths hold, and removed after.
+    """
     quarto = shutil.which("quarto")
     if quarto is None:
         raise RenderError("engine='quarto' requested but Quarto is not installed")
     quarto_options = {
         "html": ["--to", "html", "-M", "embed-resources:true"],
         "pdf": ["--to", "typst"],
+        "docx": ["--to", "docx", "-M", f"reference-doc:{Path(reference_docx).resolve()}"],
     }
+    nb = nbformat.read(executed, as_version=4)
+    _literal_front_matter(nb)
+    literal = executed.with_name(f"{executed.stem}-literal.ipynb")
+    nbformat.write(nb, literal)
     results = {}
-    for fmt in formats:
-        name = f"{stem}.{fmt}"
-        command = [quarto, "render", executed.name, "--no-execute"]
-        _run([*command, *quarto_options[fmt], "--output", name], cwd=executed.parent)
-        results[fmt] = Path(shutil.move(executed.parent / name, out_dir / name))
+    try:
+        for fmt in formats:
+            name = f"{stem}.{fmt}"
+            command = [quarto, "render", literal.name, "--no-execute"]
+            _run([*command, *quarto_options[fmt], "--output", name], cwd=executed.parent)
+            results[fmt] = Path(shutil.move(executed.parent / name, out_dir / name))
+    finally:
+        literal.unlink()
     return results
 
 

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data.dictionary import load_dictionary, use_study
 from rehabstats.data.population import GROUPS
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.comparison import comparison_context
 from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.project import Project
 from rehabstats.reporting.results import Results
-from rehabstats.reporting.tables import build_table, missing_note, source_line
+from rehabstats.reporting.tables import Table, build_table, missing_note, source_line
 from rehabstats.reporting.text import render_section, text_context
 from rehabstats.stats.cox import COVARIATES
 from rehabstats.stats.descriptive import EXPORT_VARIABLE
@@ -54,7 +56,7 @@ class ReportDocument:
 
     results: Results
     glossary: Glossary
-    text_dir: Path
+    text_dir: Path | tuple[Path, ...]  # a report project's prose, then the package's
     figures_dir: Path
     edition: dict
     parameters: dict = field(default_factory=dict)
@@ -69,12 +71,19 @@ class ReportDocument:
         edition: dict,
         parameters: dict | None = None,
     ) -> ReportDocument:
-        """The document for ``lang`` from results stored by the render job."""
-        reports_dir = Path(reports_dir)
+        """The document for ``lang`` from results stored by the render job.
+
+        ``reports_dir`` is the report project (or the package's content): its prose and
+        glossary, with the package's for what it lacks, and its study settings, if it
+        has any, which this process (the report's kernel) applies from now on.
+        """
+        project = Project(Path(reports_dir))
+        if project.settings is not None:
+            use_study(project.settings)
         return cls(
             results=Results.open(results),
-            glossary=Glossary.load(reports_dir / "glossary", lang),
-            text_dir=reports_dir / "text" / lang,
+            glossary=Glossary.of(project, lang),
+            text_dir=project.search_path(f"text/{lang}"),
             figures_dir=Path(figures_dir),
             edition=edition,
             parameters=parameters or {},
@@ -97,10 +106,26 @@ class ReportDocument:
         """Table ``key`` (T1…T7, B1…B6) with title above and notes under."""
         return build_table(key, self.results, self.glossary).markdown()
 
+    def comparison(self) -> str:
+        """What changed since the previous edition: the section and its table (Tabell 8),
+        or nothing when the report has no previous edition (``render --previous``)."""
+        if self.results.comparison is None:
+            return ""
+        words = comparison_context(self.results.comparison, self.glossary)
+        prose = render_section(self.text_dir, "comparison", {**self.context, "comparison": words})
+        return f"{prose}\n{self.table('comparison')}"
+
     def _image(
-        self, figure: figures.Figure, stem: str, title: str, alt: str, note: str = ""
+        self,
+        figure: figures.Figure,
+        stem: str,
+        title: str,
+        alt: str,
+        note: str = "",
+        data: str = "",
     ) -> str:
-        """Save ``figure`` as SVG and show it under ``title``, with ``note`` below.
+        """Save ``figure`` as SVG and show it under ``title``, then the Markdown ``data``
+        (its values as a table), with ``note`` below.
 
         The Markdown links the SVG for both outputs: pandoc embeds it in the HTML and
         Typst draws it as vectors in the PDF. It spans the text width, as the figure is
@@ -112,6 +137,8 @@ class ReportDocument:
         title, alt, note = (fmt.markdown_literal(text) for text in (title, alt, note))
         image = f"![{alt}]({relative}){{width=100%}}"
         lines = ["::: {.diagram-title}", title, ":::", "", image, ""]
+        if data:
+            lines += [data, ""]
         if note:
             lines += ["::: {.note}", note, ":::", ""]
         return "\n".join(lines)
@@ -172,7 +199,31 @@ class ReportDocument:
             note += f" {missing_note(self.results, g)}"
         note += f"\n\n{source_line(self.results, g)}"
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
-        return self._image(figure, key.lower(), title, alt, note)
+        data = self._km_data(f"{g['diagram_word']} {number}", key, curves, groups)
+        return self._image(figure, key.lower(), title, alt, note, data)
+
+    def _km_data(self, label: str, key: str, curves: pd.DataFrame, groups: dict[str, str]) -> str:
+        """A Kaplan–Meier diagram's values as a table, for a reader who cannot see it: each
+        group's cumulative share and number at risk on the days the diagram marks, as it
+        prints them (".." where hidden), in a ``.figure-data`` div (HTML: a
+        ``<details>`` whose summary is the div's first line; the PDF leaves it out)."""
+        g, lang = self.glossary, self.lang
+        days = figures.marked_days(curves)
+        shares = figures.share_rows(curves, list(groups), days, lang)
+        at_risk = figures.at_risk_rows(curves, list(groups), days, lang)
+        header = [g["columns.day"]]
+        for name in groups.values():
+            header += [g.fill("diagrams.data_share", group=name)]
+            header += [g.fill("diagrams.data_at_risk", group=name)]
+        rows = tuple(
+            (fmt.integer(day, lang), *(v for c in groups for v in (shares[c][i], at_risk[c][i])))
+            for i, day in enumerate(days)
+        )
+        every = figures.AT_RISK_EVERY
+        title = g.fill("diagrams.data_title", title=g[f"diagrams.{key}"], every=every)
+        table = Table(label, title, tuple(header), rows, notes=(), source="")
+        summary = fmt.markdown_literal(g["diagrams.data_summary"])
+        return "\n".join(["::: {.figure-data}", summary, "", table.markdown(), ":::"])
 
     def timeline(self) -> str:
         """Figur 1: the experiment's timeline, drawn from the data's own dates."""

@@ -1,9 +1,10 @@
 """The edition: what belongs to one issue of the report, not to the data or the code.
 
-An edition file (``reports/edition.yaml``, or the one ``--edition`` names) gives the
-cover — series, number, title, subtitle, publisher, date, authors — and the foreword's
-own lines: its statement about the data (``data_note``) and its signature. Texts may be
-one per language (``sv:``, ``en:``). The file is checked as a whole before any work,
+An edition file (``reports/edition.yaml``, a report project's own ``edition.yaml``, or
+the one ``--edition`` names) gives the cover — series, number, title, subtitle,
+publisher, date, authors — and the foreword's own lines: its statement about the data
+(``data_note``) and its signature. Texts may be one per language (``sv:``, ``en:``).
+The file is checked as a whole before any work,
 and every problem is named at once, with its key and the form expected
 (:class:`~rehabstats.errors.EditionError`). Its values are the user's text: every one
 is read as written (``number: 2013:9`` is "2013:9", not a YAML number) and is never
@@ -21,7 +22,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,9 +30,10 @@ import yaml
 from rehabstats.errors import EditionError, ResourceError
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.project import EDITION_FILE, PACKAGE_CONTENT
 from rehabstats.reporting.results import file_sha256
 
-DEFAULT_EDITION = Path(str(resources.files("rehabstats.reports"))) / "edition.yaml"
+DEFAULT_EDITION = PACKAGE_CONTENT / EDITION_FILE
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 NULL = "tag:yaml.org,2002:null"

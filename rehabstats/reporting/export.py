@@ -5,18 +5,25 @@ top-level keys ``T1``…``T7``, ``B1``…``B6``, ``D1``…``D3``, ``ITT`` (the r
 comparison), ``TV_B5``, ``TV_B6`` and ``TV_T7`` (B5, B6 and Tabell 7 with time-varying
 meeting and plan),
 each a list of row objects with the group codes ``control``, ``treatment``,
-``declined``, ``treatment_arm``, ``total``. Numbers are not rounded; missing numbers are ``null``.
+``declined``, ``treatment_arm``, ``total``. Numbers are not rounded, except that the
+percentages of protected results are as the documents print them
+(:func:`~rehabstats.stats.disclosure.as_printed`); missing numbers are ``null``.
+Before them, ``about`` records the file itself (edition, data file, rehabstats version),
+so that the next edition can compare with it; after them, with ``--previous``,
+``comparison`` holds that comparison (:mod:`rehabstats.reporting.comparison`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
 from rehabstats.reporting.results import Results
+from rehabstats.stats.disclosure import as_printed
 
 EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
@@ -39,6 +46,7 @@ COX_COLUMNS = [
     "reference",
 ]
 CURVE_COLUMNS = ["group", "day", "cum_share_pct", "at_risk"]
+EDITION_KEYS = ("series", "number", "date")  # what ``about`` keeps of the edition
 
 
 def export_tables(results: Results) -> dict[str, pd.DataFrame]:
@@ -57,6 +65,8 @@ def export_tables(results: Results) -> dict[str, pd.DataFrame]:
     tables["ITT"] = results.itt.table
     for key, event in EVENT_DIAGRAMS.items():
         tables[key] = results.events[event].curves[CURVE_COLUMNS]
+    if results.min_count > 1:  # protected: only what the documents print
+        tables = {key: as_printed(key, frame) for key, frame in tables.items()}
     return {key: tables[key] for key in KEY_ORDER}
 
 
@@ -77,9 +87,33 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def write_json(results: Results, path: Path) -> None:
-    """``tables.json``: unrounded numbers, keys in report order, byte-stable across runs."""
-    document = {key: _records(frame) for key, frame in export_tables(results).items()}
+def tables_document(results: Results) -> dict[str, list[dict]]:
+    """The tables of ``tables.json`` as JSON values, keyed and ordered as there."""
+    return {key: _records(frame) for key, frame in export_tables(results).items()}
+
+
+def about(results: Results, edition: dict | None = None) -> dict:
+    """``tables.json``'s record of itself: the edition (series, number and date as the
+    edition file gives them; None without one, as ``rehabstats tables`` writes it), the
+    data file and the part of it reported, the rehabstats version and the disclosure
+    rule. The next edition reads it (``rehabstats render --previous``)."""
+    dataset = results.dataset
+    return {
+        "edition": None if edition is None else {k: edition[k] for k in EDITION_KEYS},
+        "data_file": dataset.name,
+        "data_sha256": dataset.sha256,
+        "part": None if dataset.part is None else list(dataset.part),
+        "rehabstats_version": metadata.version("rehabstats"),
+        "min_count": results.min_count,
+    }
+
+
+def write_json(results: Results, path: Path, edition: dict | None = None) -> None:
+    """``tables.json``: ``about``, then the tables, unrounded, in report order, then the
+    comparison with the previous edition if there is one; byte-stable across runs."""
+    document = {"about": about(results, edition), **tables_document(results)}
+    if results.comparison is not None:
+        document["comparison"] = _records(results.comparison.figures)
     text = json.dumps(document, ensure_ascii=False, indent=1, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
 
@@ -99,7 +133,9 @@ def write_xlsx(results: Results, path: Path) -> None:
                         cell.number_format = "0.000" if cells[0].value == "p_value" else "0.00"
 
 
-def write_exports(results: Results, directory: str | Path) -> tuple[Path, Path]:
+def write_exports(
+    results: Results, directory: str | Path, edition: dict | None = None
+) -> tuple[Path, Path]:
     """Write ``tables.json`` and ``tables.xlsx`` into ``directory`` (made if missing).
 
     Parameters
@@ -109,6 +145,9 @@ def write_exports(results: Results, directory: str | Path) -> tuple[Path, Path]:
         that leaves the analyst's machine.
     directory : str or Path
         The folder to write into.
+    edition : dict, optional
+        The edition (:func:`rehabstats.reporting.edition.load_edition`) that tables.json
+        records in ``about``, for the next edition to name; None records none.
 
     Returns
     -------
@@ -127,6 +166,6 @@ def write_exports(results: Results, directory: str | Path) -> tuple[Path, Path]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path, xlsx_path = directory / "tables.json", directory / "tables.xlsx"
-    write_json(results, json_path)
+    write_json(results, json_path, edition)
     write_xlsx(results, xlsx_path)
     return json_path, xlsx_path

@@ -2,7 +2,9 @@
 
 A glossary is a YAML file per language (``reports/glossary/sv.yaml``, ``en.yaml``) with
 the same keys; code asks for ``glossary["tables.T4"]`` and never holds the words itself.
-Category labels come from the data dictionary, so they are not repeated here.
+Category labels come from the data dictionary, so they are not repeated here. A report
+project's glossary (:meth:`Glossary.of`) is the package's with the project's entries
+over it, key by key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rehabstats._yamlfile import read_yaml
 from rehabstats.data.dictionary import load_dictionary
 from rehabstats.errors import ResourceError
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.project import PACKAGE_CONTENT, Project
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,20 @@ class Glossary:
                 "rehabstats if it is the package's own"
             )
         return cls(lang, read_yaml(path))
+
+    @classmethod
+    def of(cls, project: Project, lang: str) -> Glossary:
+        """A report project's glossary: the package's, with each entry the project's own
+        ``glossary/<lang>.yaml`` gives in its place (a label the package adds later is
+        there without an edit of the project's copy)."""
+        package = cls.load(PACKAGE_CONTENT / "glossary", lang)
+        own = project.own(f"glossary/{lang}.yaml")
+        if own is None:
+            return package
+        entries = read_yaml(own) or {}
+        if not isinstance(entries, dict):
+            raise ResourceError(f"{own}: not a mapping of keys to labels, as a glossary is")
+        return cls(lang, _overlaid(package.entries, entries))
 
     def __getitem__(self, key: str) -> str:
         node: Any = self.entries
@@ -86,3 +103,12 @@ class Glossary:
         column, code = part
         value = self.category(column, code)
         return self.fill("dataset_part", name=name, column=self.column(column).lower(), value=value)
+
+
+def _overlaid(base: dict, own: dict) -> dict:
+    """``base`` with ``own``'s entries in place of its own, mapping by mapping."""
+    merged = dict(base)
+    for key, value in own.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _overlaid(base[key], value) if both else value
+    return merged

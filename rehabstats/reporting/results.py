@@ -11,12 +11,16 @@ import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from rehabstats.data.contract import ContractError, ValidationReport
 from rehabstats.data.population import EVENTS, Cohort, derive_cohort
 from rehabstats.stats import cox, descriptive, itt, survival, timevarying
+
+if TYPE_CHECKING:  # the comparison's module reads Results' prose helpers: no cycle at run time
+    from rehabstats.reporting.comparison import Comparison
 
 KM_CHECKPOINTS = (60, 100)
 
@@ -76,6 +80,7 @@ class Results:
     itt: itt.ITTResult
     timeline: dict[str, pd.Timestamp]
     min_count: int = 0  # the disclosure rule applied (rehabstats.stats.disclosure); 0: none
+    comparison: Comparison | None = None  # with the previous edition (render --previous)
 
     def save(self, path: Path) -> None:
         """Store the results for the notebooks of every language (one computation)."""

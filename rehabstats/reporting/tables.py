@@ -17,8 +17,10 @@ import pandas as pd
 
 from rehabstats.data.population import GROUPS
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.comparison import FIGURES, Figure, previous_edition
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import Results
+from rehabstats.reporting.text import printed
 from rehabstats.stats.cox import CoxRefusal, CoxResult, adjusted_covariates, stars
 from rehabstats.stats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
 from rehabstats.stats.disclosure import left_out_by_reason
@@ -27,6 +29,8 @@ EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
 # Tables the published report does not have: their keys (tables.json) and their numbers
 # in Bilaga 2, after the published B6.
 ADDED_TABLES = {"ITT": "B7", "TV_B5": "B8", "TV_B6": "B9", "TV_T7": "B10"}
+# What changed since the previous edition (--previous): after Tabell 7, in the main text.
+ADDED_TABLES["comparison"] = "8"
 
 
 def table_number(key: str) -> str:
@@ -53,16 +57,19 @@ class Table:
         return f"{self.label} {self.title}"
 
     def markdown(self) -> str:
-        """Pandoc Markdown: caption line, pipe table, then a ``.note`` div."""
+        """Pandoc Markdown: caption line, pipe table, then a ``.note`` div (if any note)."""
         align = ["---"] + ["--:"] * (len(self.header) - 1)
         header = [_cell(c, bold=False) for c in self.header]
+        if self.header[0]:  # the label column's name, for HTML (report.lua); print omits it
+            header[0] = f"[{header[0]}]{{.stub}}"
         caption = fmt.markdown_literal(self.caption)
         lines = [f"Table: {caption}", "", _pipe_row(header), _pipe_row(align)]
         for i, row in enumerate(self.rows):
             lines.append(_pipe_row([_cell(c, bold=i in self.bold_rows) for c in row]))
-        notes = [fmt.markdown_literal(line) for line in (*self.notes, self.source)]
-        lines += ["", "::: {.note}", *"\n\n".join(notes).splitlines(), ":::", ""]
-        return "\n".join(lines)
+        notes = [fmt.markdown_literal(line) for line in (*self.notes, self.source) if line]
+        if notes:
+            lines += ["", "::: {.note}", *"\n\n".join(notes).splitlines(), ":::"]
+        return "\n".join([*lines, ""])
 
 
 def _pipe_row(cells: list[str] | tuple[str, ...]) -> str:
@@ -106,7 +113,7 @@ def population_table(results: Results, glossary: Glossary) -> Table:
     return Table(
         label=f"{glossary['table_word']} 1",
         title=glossary["tables.T1"],
-        header=("", glossary["columns.cases"]),
+        header=(glossary["columns.step"], glossary["columns.cases"]),
         rows=rows,
         notes=_note(glossary, glossary.fill("table_notes.T1", accounted=accounted)),
         source=source_line(results, glossary),
@@ -120,7 +127,7 @@ def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
     groups = ["control", "treatment_arm"] if key == "T2" else list(GROUPS)
     counties = frame.set_index("category")
     header = (
-        "",
+        glossary["columns.group"],
         *(glossary.category("county", c) for c in counties.index[:-1]),
         glossary["columns.county_total"],
     )
@@ -191,7 +198,7 @@ def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
         frame, columns = results.balance_by_arm, ["control", "treatment_arm", "total"]
     else:
         frame, columns = results.balance_by_group, [*GROUPS, "total"]
-    header = ("", *(glossary[f"groups.{c}"] for c in columns))
+    header = (glossary["columns.variable"], *(glossary[f"groups.{c}"] for c in columns))
     if key == "B1":
         header += (glossary["columns.p_value"],)
     rows, bold = _balance_rows(frame, columns, glossary)
@@ -248,7 +255,7 @@ def event_table(results: Results, glossary: Glossary, key: str) -> Table:
         for r in frame.itertuples(index=False)
     )
     header = (
-        "",
+        glossary["columns.group"],
         *(glossary[f"columns.{c}"] for c in ("mean_days", "median_days", "n", "share_pct")),
     )
     notes = _note(
@@ -330,8 +337,8 @@ RATIO_COLUMNS = ("hazard_ratio", "ci", "n_cases")
 
 
 def _header(glossary: Glossary, *columns: str) -> tuple[str, ...]:
-    """A header row: the label column (empty) and the glossary's ``columns.*`` names."""
-    return ("", *(glossary[f"columns.{column}"] for column in columns))
+    """A header row: the glossary's ``columns.*`` names, the label column's first."""
+    return tuple(glossary[f"columns.{column}"] for column in columns)
 
 
 def _not_fitted_line(refusal: CoxRefusal, glossary: Glossary) -> str:
@@ -375,7 +382,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     return Table(
         label=f"{glossary['table_word']} {table_number(key)}",
         title=glossary[f"tables.{key}"],
-        header=_header(glossary, *RATIO_COLUMNS),
+        header=_header(glossary, "variable", *RATIO_COLUMNS),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
@@ -407,10 +414,91 @@ def itt_table(results: Results, glossary: Glossary) -> Table:
     return Table(
         label=f"{glossary['table_word']} {table_number('ITT')}",
         title=glossary["tables.ITT"],
-        header=_header(glossary, *RATIO_COLUMNS, "events", "logrank_p"),
+        header=_header(glossary, "event", *RATIO_COLUMNS, "events", "logrank_p"),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
         source=source_line(results, glossary),
+    )
+
+
+# --- what changed since the previous edition ---------------------------------------------
+
+# The decimals each kind of figure of the comparison prints with, as in its own table.
+COMPARISON_DECIMALS = {"n": 0, "share_pct": 0, "median_days": 0, "hazard_ratio": 2}
+COMPARISON_COLUMNS = ("figure", "previous", "current", "change", "conclusion")
+
+
+def _compared_value(value: float, p_value: float, figure: Figure, lang: str) -> str:
+    """A figure of one edition as its table printed it: a hazard ratio with its stars."""
+    if figure.tested:
+        return fmt.hazard_ratio(value, stars(p_value), lang)
+    return fmt.number(value, lang, COMPARISON_DECIMALS[figure.kind])
+
+
+def _change(previous: float, current: float, figure: Figure, lang: str) -> str:
+    """The change between the printed figures, signed with a true minus ("+6",
+    "−0,58"): a reader can check it from the two columns; ".." where either is not
+    shown."""
+    decimals = COMPARISON_DECIMALS[figure.kind]
+    change = round(printed(current, decimals) - printed(previous, decimals), decimals)
+    if pd.isna(change):
+        return fmt.MISSING
+    sign = "+" if change > 0 else "\u2212" if change < 0 else ""
+    return sign + fmt.number(abs(change), lang, decimals)
+
+
+def _compared_label(figure: Figure, glossary: Glossary) -> str:
+    """A figure's row label: its group, or its event for the randomised comparison."""
+    if figure.table == "ITT":
+        return glossary[f"events_capitalised.{figure.subject}"]
+    return glossary[f"groups.{figure.subject}"]
+
+
+def _conclusion_cell(figure: Figure, code: str | None, glossary: Glossary) -> str:
+    """Whether a hazard ratio's conclusion changed, in words; empty for figures
+    without a test, ".." where either edition does not show the ratio."""
+    if not figure.tested:
+        return ""
+    return fmt.MISSING if code is None else glossary[f"comparison.conclusions.{code}"]
+
+
+def comparison_table(results: Results, glossary: Glossary) -> Table:
+    """What changed since the previous edition (``--previous``): each headline figure
+    of both editions, the change and, for a hazard ratio, whether its conclusion changed."""
+    lang, g, comparison = glossary.lang, glossary, results.comparison
+    rows: list[tuple[str, ...]] = []
+    headings = set()
+    block = None
+    for figure, r in zip(FIGURES, comparison.figures.itertuples(index=False), strict=True):
+        if (figure.table, figure.kind) != block:
+            block = (figure.table, figure.kind)
+            headings.add(len(rows))
+            rows.append((g[f"comparison.headings.{figure.table}_{figure.kind}"], *[""] * 4))
+        rows.append(
+            (
+                _compared_label(figure, g),
+                _compared_value(r.previous, r.p_previous, figure, lang),
+                _compared_value(r.current, r.p_current, figure, lang),
+                _change(r.previous, r.current, figure, lang),
+                _conclusion_cell(figure, r.conclusion, g),
+            )
+        )
+    edition = previous_edition(comparison, lang)
+    version = comparison.previous["rehabstats_version"]
+    lines = [
+        g.fill("comparison.table_note", version=version, **edition),
+        g["comparison.conclusions_note"],
+        g["groups_note"],
+        g["stars_note"],
+    ]
+    return Table(
+        label=f"{g['table_word']} {table_number('comparison')}",
+        title=g["comparison.title"],
+        header=tuple(g[f"comparison.columns.{c}"] for c in COMPARISON_COLUMNS),
+        rows=tuple(rows),
+        notes=_note(g, *lines),
+        source=source_line(results, g),
+        bold_rows=frozenset(headings),
     )
 
 
@@ -433,6 +521,10 @@ BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
     "TV_B6": lambda r, g: cox_table(r, g, "TV_B6"),
     "TV_T7": lambda r, g: cox_table(r, g, "TV_T7"),
 }
+# Tables that only some reports have: what changed since the previous edition (--previous).
+OPTIONAL_BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
+    "comparison": comparison_table,
+}
 
 
 def missing_note(results: Results, glossary: Glossary) -> str:
@@ -452,4 +544,5 @@ def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -
 
 def build_table(key: str, results: Results, glossary: Glossary) -> Table:
     """The formatted table ``key`` (``T1``…``T7``, ``B1``…``B6``)."""
-    return _with_suppression_note(BUILDERS[key](results, glossary), results, glossary)
+    builder = BUILDERS.get(key) or OPTIONAL_BUILDERS[key]
+    return _with_suppression_note(builder(results, glossary), results, glossary)

@@ -14,6 +14,7 @@ so that one case is "1 ärende". A missing placeholder is an error
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -260,18 +261,17 @@ def _counties(results: Results, glossary: Glossary) -> str:
 def _population_context(results: Results, lang: str) -> dict:
     flow = results.flow.set_index("step")["n"]
     groups = results.balance_by_group.set_index(["variable", "category"]).loc[("n", "n")]
+    # the offered arm as Tabell B1 prints it (shown there where its two groups are not)
+    arm = results.balance_by_arm.set_index(["variable", "category"]).loc[("n", "n")]
+    offered = arm["treatment_arm"]
     studied = flow["studied"]
     return {
         **{step: fmt.integer(n, lang) for step, n in flow.items()},
         **{f"n_{g}": fmt.integer(groups[g], lang) for g in (*GROUPS, "total")},
-        "n_treatment_arm": fmt.integer(groups["treatment"] + groups["declined"], lang),
-        "pct_treatment_arm": fmt.percent(
-            100 * (groups["treatment"] + groups["declined"]) / studied, lang
-        ),
+        "n_treatment_arm": fmt.integer(offered, lang),
+        "pct_treatment_arm": fmt.percent(100 * offered / studied, lang),
         "pct_declined_of_all": fmt.percent(100 * groups["declined"] / studied, lang),
-        "pct_declined_of_arm": fmt.percent(
-            100 * groups["declined"] / (groups["treatment"] + groups["declined"]), lang
-        ),
+        "pct_declined_of_arm": fmt.percent(100 * groups["declined"] / offered, lang),
     }
 
 
@@ -348,16 +348,20 @@ def _count(context: jinja2.runtime.Context, shown: str, one: str, other: str) ->
     return f"{shown} {noun}"
 
 
-def render_section(directory: Path, name: str, context: dict) -> str:
-    """The Markdown of one section: ``directory/<name>.md`` with every placeholder filled."""
-    return _environment(Path(directory)).get_template(f"{name}.md").render(**context)
+def render_section(directory: Path | Sequence[Path], name: str, context: dict) -> str:
+    """The Markdown of one section: ``<name>.md`` with every placeholder filled, from
+    ``directory``, or from the first of several that has it (a report project's prose,
+    then the package's: ``Project.search_path``)."""
+    folders = (directory,) if isinstance(directory, str | Path) else directory
+    environment = _environment(tuple(Path(folder) for folder in folders))
+    return environment.get_template(f"{name}.md").render(**context)
 
 
 @cache
-def _environment(directory: Path) -> jinja2.Environment:
-    """The template environment of one language's prose (one per directory, reused)."""
+def _environment(directories: tuple[Path, ...]) -> jinja2.Environment:
+    """The template environment of one language's prose (one per search path, reused)."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
+        loader=jinja2.FileSystemLoader(directories),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
