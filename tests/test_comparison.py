@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from rehabstats.cli import main
@@ -215,6 +216,14 @@ def test_comparison_sets_both_files_figures_side_by_side(previous_report, follow
         assert row["previous"] == _value(before, row["figure"])[0]
         assert row["current"] == _value(now, row["figure"])[0]
         assert row["change"] == pytest.approx(row["current"] - row["previous"])
+
+
+def test_the_excel_export_has_the_comparison_too(followup) -> None:
+    """tables.xlsx carries what tables.json does: a sheet with the same rows."""
+    sheet = pd.read_excel(followup.tables_json.with_name("tables.xlsx"), sheet_name="comparison")
+    rows = _json(followup.tables_json)["comparison"]
+    assert list(sheet["figure"]) == [row["figure"] for row in rows]
+    assert list(sheet.columns) == list(rows[0])
 
 
 def test_conclusion_marks_follow_the_p_values(previous_report, followup) -> None:

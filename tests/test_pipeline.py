@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
@@ -15,6 +16,7 @@ import pytest
 from rehabstats.engine.pipeline import REPORTS_DIR, render_report
 from rehabstats.engine.render import RenderError
 from rehabstats.errors import OptionError, ResourceError
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -119,3 +121,21 @@ def test_two_runs_give_the_same_export_and_the_same_documents(
         texts = [run.documents[lang]["html"].read_text(encoding="utf-8") for run in runs]
         without_time = [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<time>", t) for t in texts]
         assert without_time[0] == without_time[1]
+
+
+def test_the_notebook_runs_on_its_own_from_reports(tmp_path: Path) -> None:
+    """`papermill report.ipynb out.ipynb` in reports/ (issue 18): with no results handed
+    in, the notebook analyses and protects the default data itself and takes the
+    package's own edition; its output holds the report's tables."""
+    out = tmp_path / "out.ipynb"
+    papermill = Path(sys.executable).with_name("papermill")
+    command = [str(papermill), "report.ipynb", str(out), "-p", "figures_dir", str(tmp_path)]
+    subprocess.run(command, cwd=ROOT / "reports", check=True, capture_output=True)
+    shown = "".join(
+        "".join(output.get("data", {}).get("text/markdown", ""))
+        for cell in json.loads(out.read_text())["cells"]
+        for output in cell.get("outputs", [])
+    )
+    assert "Tabell 4 Uppgifter om avstämningsmöte" in shown
+    assert "Socialförsäkringsrapport 2010:12" in shown  # the package's edition, in Swedish
+    assert sorted(p.name for p in tmp_path.glob("*.svg"))[:1] == ["d1-sv.svg"]

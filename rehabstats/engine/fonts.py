@@ -7,8 +7,9 @@ PDF is set with these files and Typst's own embedded fonts only, never the syste
 a heading cannot come out in DejaVu Sans on one machine and Liberation Sans on the next.
 The one embedded font the report uses is DejaVu Sans Mono, for code (the provenance's
 commit and checksums; set in templates/report.typ); it comes inside the typst package.
-The HTML names the same families first but embeds no font files: a reader without them
-sees a fallback.
+The HTML embeds Source Sans Pro (``render._font_faces``), the family the figures' text
+is set in now that their SVG text is text; its running text names Source Serif Pro
+first and falls back to the reader's serif.
 """
 
 from __future__ import annotations

@@ -23,13 +23,15 @@ from rehabstats.data.population import GROUPS
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.comparison import comparison_context
+from rehabstats.reporting.edition import edition_for, load_edition
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import Project
-from rehabstats.reporting.results import Results
+from rehabstats.reporting.results import Results, analyse
 from rehabstats.reporting.tables import Table, build_table, missing_note, source_line
 from rehabstats.reporting.text import render_section, text_context
 from rehabstats.stats.cox import COVARIATES
 from rehabstats.stats.descriptive import EXPORT_VARIABLE
+from rehabstats.stats.disclosure import protect
 
 DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
 # Bilaga 2's diagrams of the randomised comparison, and the glossary's group of each arm.
@@ -64,14 +66,17 @@ class ReportDocument:
     @classmethod
     def open(
         cls,
-        results: Path,
+        results: Path | None,
         lang: str,
         reports_dir: Path,
         figures_dir: Path,
-        edition: dict,
+        edition: dict | None,
         parameters: dict | None = None,
+        data: Path | None = None,
     ) -> ReportDocument:
-        """The document for ``lang`` from results stored by the render job.
+        """The document for ``lang`` from results stored by the render job, or, when
+        ``results`` is None (the notebook run on its own), from ``data`` analysed and
+        protected here, with the project's own edition when ``edition`` is None.
 
         ``reports_dir`` is the report project (or the package's content): its prose and
         glossary, with the package's for what it lacks, and its study settings, if it
@@ -80,13 +85,16 @@ class ReportDocument:
         project = Project(Path(reports_dir))
         if project.settings is not None:
             use_study(project.settings)
+        loaded = protect(analyse(data)) if results is None else Results.open(results)
+        if edition is None:
+            edition = edition_for(load_edition(project.edition()), lang, loaded.dataset.sha256)
         return cls(
-            results=Results.open(results),
+            results=loaded,
             glossary=Glossary.of(project, lang),
             text_dir=project.search_path(f"text/{lang}"),
             figures_dir=Path(figures_dir),
             edition=edition,
-            parameters=parameters or {},
+            parameters=parameters or {"lang": lang, "edition": edition.get("number", "")},
         )
 
     @property

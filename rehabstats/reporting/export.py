@@ -109,8 +109,9 @@ def about(results: Results, edition: dict | None = None) -> dict:
 
 
 def write_json(results: Results, path: Path, edition: dict | None = None) -> None:
-    """``tables.json``: ``about``, then the tables, unrounded, in report order, then the
-    comparison with the previous edition if there is one; byte-stable across runs."""
+    """``tables.json``: ``about``, then the tables in report order (unrounded, but a
+    protected table's percentages as printed), then the comparison with the previous
+    edition if there is one; byte-stable across runs."""
     document = {"about": about(results, edition), **tables_document(results)}
     if results.comparison is not None:
         document["comparison"] = _records(results.comparison.figures)
@@ -119,9 +120,13 @@ def write_json(results: Results, path: Path, edition: dict | None = None) -> Non
 
 
 def write_xlsx(results: Results, path: Path) -> None:
-    """``tables.xlsx``: one sheet per table, rounded for reading, header bold and frozen."""
+    """``tables.xlsx``: one sheet per table, and the comparison with the previous edition
+    if there is one, as in tables.json; rounded for reading, header bold and frozen."""
+    sheets = export_tables(results)
+    if results.comparison is not None:
+        sheets["comparison"] = results.comparison.figures
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for key, frame in export_tables(results).items():
+        for key, frame in sheets.items():
             frame.to_excel(writer, sheet_name=key, index=False)
             sheet = writer.sheets[key]
             sheet.freeze_panes = "A2"
