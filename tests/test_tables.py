@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 
 import pandas as pd
 import pytest
 
 from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import read_dataset
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.results import DatasetInfo, compute_results
 from rehabstats.reporting.tables import BUILDERS, build_table, refusal_text
 from rehabstats.stats.cox import REFUSAL_TEXTS, CoxRefusal
 from rehabstats.stats.descriptive import balance_by_arm, balance_by_group, county_table
-from tests.conftest import ROOT
+from tests.conftest import DEFAULT_DATA, ROOT
 
 GLOSSARIES = ROOT / "reports" / "glossary"
 
@@ -195,3 +198,24 @@ def test_the_county_tables_have_a_column_per_county_of_the_data(
     for balance in (balance_by_arm(cases), balance_by_group(cases)):
         counties = balance.loc[balance["variable"] == "county", "category"]
         assert list(counties) == ["ostergotland", "skane", "norrbotten"]
+
+
+def test_many_counties_are_the_rows_of_tabell_2_and_3(glossaries) -> None:
+    """With more counties than fit as columns (up to 21 län), Tabell 2 and 3 set a row
+    per county, each summing to 100 per cent of its printed cases, the total last."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        typed = read_dataset(DEFAULT_DATA)
+    codes = ["stockholm", "uppsala", "skane", "vastra_gotaland", "dalarna", "norrbotten", "orebro"]
+    typed = typed.assign(county=[codes[i % len(codes)] for i in range(len(typed))])
+    typed["county"] = typed["county"].astype(pd.CategoricalDtype(sorted(set(codes))))
+    results = compute_results(derive_cohort(typed), DatasetInfo("many.csv", len(typed), "x"))
+    for key, groups in (("T2", 2), ("T3", 3)):
+        sv = build_table(key, results, glossaries["sv"])
+        assert sv.header[0] == "Län" and len(sv.header) == 1 + groups + 1
+        assert [row[0] for row in sv.rows][-1] == "Totalt" and len(sv.rows) == len(codes) + 1
+        assert {row[0] for row in sv.rows[:-1]} >= {"Skåne", "Norrbotten", "Örebro"}
+        for row in sv.rows:
+            shares = [float(cell.replace(",", ".")) for cell in row[1 : 1 + groups]]
+            assert abs(sum(shares) - 100) < 0.5 * groups and row[-1].startswith("100 (")
+    assert build_table("T3", results, glossaries["en"]).header[0] == "County"

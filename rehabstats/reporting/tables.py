@@ -121,23 +121,18 @@ def population_table(results: Results, glossary: Glossary) -> Table:
     )
 
 
+# The most counties Tabell 2 and 3 set as columns, as the published report does; with more,
+# the counties are the rows, so that a table of up to 21 län still fits the page.
+COUNTY_COLUMNS = 6
+
+
 def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
-    lang = glossary.lang
+    """Tabell 2 (arms) or 3 (groups): each county's split in per cent, and its cases."""
     frame = results.arm_by_county if key == "T2" else results.group_by_county
     groups = ["control", "treatment_arm"] if key == "T2" else list(GROUPS)
     counties = frame.set_index("category")
-    header = (
-        glossary["columns.group"],
-        *(glossary.category("county", c) for c in counties.index[:-1]),
-        glossary["columns.county_total"],
-    )
-    rows = [(glossary[f"groups.{g}"], *(fmt.percent(v, lang) for v in counties[g])) for g in groups]
-    rows.append(
-        (
-            glossary["columns.total_n_row"],
-            *(f"100 ({fmt.integer(n, lang)})" for n in counties["n"]),
-        )
-    )
+    layout = _counties_as_columns if len(counties) - 1 <= COUNTY_COLUMNS else _counties_as_rows
+    header, rows = layout(counties, groups, glossary)
     return Table(
         label=f"{glossary['table_word']} {key[1:]}",
         title=glossary[f"tables.{key}"],
@@ -147,6 +142,52 @@ def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
         source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
+
+
+def _county_total(n: float, lang: str) -> str:
+    """A county's total cell: "100 (1 966)"."""
+    return f"100 ({fmt.integer(n, lang)})"
+
+
+def _county_label(code: str, glossary: Glossary) -> str:
+    """A county's name, or "Totalt" for the total."""
+    return (
+        glossary["columns.county_total"] if code == "total" else glossary.category("county", code)
+    )
+
+
+def _counties_as_columns(
+    counties: pd.DataFrame, groups: list[str], glossary: Glossary
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The published layout: a row per group, a column per county, totals last."""
+    lang = glossary.lang
+    header = (glossary["columns.group"], *(_county_label(c, glossary) for c in counties.index))
+    rows = [(glossary[f"groups.{g}"], *(fmt.percent(v, lang) for v in counties[g])) for g in groups]
+    rows.append(
+        (glossary["columns.total_n_row"], *(_county_total(n, glossary.lang) for n in counties["n"]))
+    )
+    return header, rows
+
+
+def _counties_as_rows(
+    counties: pd.DataFrame, groups: list[str], glossary: Glossary
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Many counties: a row per county (the total last), a column per group."""
+    lang = glossary.lang
+    header = (
+        glossary.column("county"),
+        *(glossary[f"groups.{g}"] for g in groups),
+        glossary["columns.total_n_column"],
+    )
+    rows = [
+        (
+            _county_label(code, glossary),
+            *(fmt.percent(row[g], lang) for g in groups),
+            _county_total(row["n"], lang),
+        )
+        for code, row in counties.iterrows()
+    ]
+    return header, rows
 
 
 def _balance_rows(
