@@ -38,7 +38,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from rehabstats.engine.fonts import SANS, font_files
-from rehabstats.reporting.formatting import LOCALES, integer, percent
+from rehabstats.reporting.formatting import MISSING, integer, locale_of, percent
 
 WIDTH_IN = 16 / 2.54
 INK = "#1b2a41"
@@ -46,7 +46,6 @@ COLORS = ("#1b2a41", "#4f6d8f", "#6e6e6e", "#8fa7c4")
 BOX_FACE = "#e6ecf3"
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D")
-NOT_AVAILABLE = ".."
 RISK_FONT = 8.0
 # The days a Kaplan–Meier diagram marks (its x ticks and numbers at risk): every 30th.
 AT_RISK_EVERY = 30
@@ -80,23 +79,15 @@ STYLE = {
 }
 
 
-def _locale(lang: str) -> str:
-    """The Babel locale of ``lang``; an unknown language is an error, not English."""
-    try:
-        return LOCALES[lang]
-    except KeyError:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LOCALES)}") from None
-
-
 def number_formatter(lang: str) -> FuncFormatter:
     """A tick formatter writing numbers as ``lang`` does: "1 234,5" or "1,234.5"."""
-    locale = _locale(lang)
+    locale = locale_of(lang)
     return FuncFormatter(lambda value, _pos: format_decimal(value, locale=locale))
 
 
 def month_formatter(lang: str) -> FuncFormatter:
     """A date-axis tick formatter with the month abbreviated in ``lang``: "juni 2008"."""
-    locale = _locale(lang)
+    locale = locale_of(lang)
     return FuncFormatter(lambda value, _pos: format_date(mdates.num2date(value), "MMM y", locale))
 
 
@@ -251,7 +242,7 @@ def share_rows(
 
 def _count_text(count: float | None, lang: str) -> str:
     """A number at risk as ``lang`` writes it, or ".." where it is missing."""
-    return NOT_AVAILABLE if count is None or pd.isna(count) else integer(float(count), lang)
+    return MISSING if count is None or pd.isna(count) else integer(float(count), lang)
 
 
 def _draw_at_risk(

@@ -37,7 +37,8 @@ LANGUAGES = tuple(LOCALES)
 MISSING = ".."
 
 
-def _locale(lang: str) -> str:
+def locale_of(lang: str) -> str:
+    """The Babel locale of ``lang``; an unknown language is an error, not English."""
     try:
         return LOCALES[lang]
     except KeyError:
@@ -57,7 +58,7 @@ def number(value: float | None, lang: str, decimals: int = 0) -> str:
         return MISSING
     rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(rounded, format=pattern, locale=_locale(lang))
+    return format_decimal(rounded, format=pattern, locale=locale_of(lang))
 
 
 def integer(value: float | None, lang: str) -> str:
@@ -96,7 +97,7 @@ def p_relation(value: float | None, lang: str) -> str:
 
 def listing(items: list[str], lang: str) -> str:
     """Words joined as the language lists them: "A, B och C" / "A, B and C"."""
-    return format_list(items, locale=_locale(lang))
+    return format_list(items, locale=locale_of(lang))
 
 
 def plural_category(shown: str, lang: str) -> str:
@@ -107,18 +108,18 @@ def plural_category(shown: str, lang: str) -> str:
     """
     if shown == MISSING:
         return "other"
-    locale = _locale(lang)
+    locale = locale_of(lang)
     return Locale.parse(locale).plural_form(parse_decimal(shown, locale=locale, strict=True))
 
 
 def date(value: dt.date, lang: str, form: str = "long") -> str:
     """A date as people write it: "15 september 2009" / "15 September 2009"."""
-    return format_date(value, format=form, locale=_locale(lang))
+    return format_date(value, format=form, locale=locale_of(lang))
 
 
 def month(value: dt.date, lang: str) -> str:
     """A month and year: "juni 2008" / "June 2008"."""
-    return format_date(value, format="LLLL y", locale=_locale(lang))
+    return format_date(value, format="LLLL y", locale=locale_of(lang))
 
 
 def markdown_literal(value: object) -> str:
