@@ -453,6 +453,27 @@ def test_previous_with_by_is_refused(tmp_path, previous_report, capsys) -> None:
     assert "--previous cannot be used with --by" in err
 
 
+def test_a_project_notebook_without_the_comparison_cell_is_refused(
+    tmp_path, previous_report, capsys
+) -> None:
+    """A project made before the comparison existed has no cell for it: --previous is
+    refused, naming the notebook, rather than rendering without the chapter."""
+    assert main(["new", str(tmp_path / "project")]) == 0
+    notebook = tmp_path / "project" / "report.ipynb"
+    source = json.loads(notebook.read_text())
+    source["cells"] = [c for c in source["cells"] if "doc.comparison(" not in "".join(c["source"])]
+    notebook.write_text(json.dumps(source))
+    err = _refused(
+        capsys,
+        tmp_path / "out",
+        "--project",
+        str(tmp_path / "project"),
+        "--previous",
+        str(previous_report),
+    )
+    assert f"{notebook}: --previous adds a chapter this notebook does not show" in err
+
+
 def test_refusals_leave_an_earlier_report_in_place(tmp_path, previous_report, capsys) -> None:
     """A refused --previous renders nothing: the folder --out names stays as it was."""
     out = tmp_path / "report"

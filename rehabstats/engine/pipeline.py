@@ -43,6 +43,8 @@ from rehabstats.stats.disclosure import DEFAULT_MIN_COUNT, protect
 # The default report content: reports/ in a checkout, package data in a wheel.
 REPORTS_DIR = PACKAGE_CONTENT
 NOTEBOOK = "report.ipynb"
+# What a notebook holds to show the comparison with a previous edition (--previous).
+COMPARISON_CELL = "Markdown(doc.comparison("
 # What the notebook's first cell imports: its kernel imports them while it waits.
 NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.reporting.document")
 STEM = "report"
@@ -188,8 +190,21 @@ class RenderOptions:
         load_edition(self.edition_file, self.langs)
         if self.previous is not None:
             read_previous(self.previous)
+            self._check_comparison_cell()
         if self.project.settings is not None:
             load_dictionary(study=self.project.settings)
+
+    def _check_comparison_cell(self) -> None:
+        """Refuse ``--previous`` for a notebook that would not show the comparison (a
+        project's notebook copied before the comparison existed): the chapter would be
+        silently missing."""
+        notebook = self.project.find(NOTEBOOK)
+        if COMPARISON_CELL not in notebook.read_text(encoding="utf-8"):
+            raise OptionError(
+                f"{notebook}: --previous adds a chapter this notebook does not show; add a "
+                f"cell with {COMPARISON_CELL}) after the conclusions (as in the notebook "
+                "'rehabstats new' writes), or render without --previous"
+            )
 
 
 def render_results(
