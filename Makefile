@@ -39,15 +39,21 @@ test: setup test-tools
 # What the accessibility tests run besides Python: Debian's chromium, Node.js with npm
 # (apt, as root, or through sudo) and axe-core with puppeteer-core, exactly as
 # tests/a11y/package-lock.json pins them (npm ci, again whenever the lock changes).
+# Only what is missing is installed: a machine whose Node.js comes from elsewhere (such
+# as NodeSource's nodejs, which carries npm and conflicts with Debian's npm) keeps it.
 # `make` alone (the report) needs none of them.
 A11Y = tests/a11y
-APT_PACKAGES = chromium nodejs npm fonts-dejavu-core
 test-tools:
-	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	@MISSING=; \
+	command -v chromium >/dev/null || MISSING="$$MISSING chromium"; \
+	command -v node >/dev/null || MISSING="$$MISSING nodejs"; \
+	command -v npm >/dev/null || MISSING="$$MISSING npm"; \
+	test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || MISSING="$$MISSING fonts-dejavu-core"; \
+	if [ -n "$$MISSING" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	  elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "make test needs the Debian packages $(APT_PACKAGES): install them as root (apt-get install $(APT_PACKAGES)) or run make test as root" >&2; exit 2; fi; \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES); \
+	  else echo "make test needs the Debian packages$$MISSING: install them as root (apt-get install$$MISSING) or run make test as root" >&2; exit 2; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $$MISSING; \
 	fi
 	@$(MAKE) --no-print-directory $(A11Y)/node_modules/.installed
 
