@@ -18,6 +18,7 @@ from pathlib import Path
 from rehabstats.data.contract import ContractError
 from rehabstats.engine import DEFAULT_FORMATS, FORMATS
 from rehabstats.errors import DataFileError, OptionError, RehabstatsError, ResourceError
+from rehabstats.reporting.languages import LANGUAGES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
 DATA_HELP = "register extract: CSV, Parquet, Excel, Stata, SPSS or SAS"
@@ -235,8 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, required=True, help="report folder (replaced when the run succeeds)"
     )
-    langs = ["sv", "en"]
-    p.add_argument("--lang", nargs="+", default=langs, choices=langs, help="default: sv en")
+    p.add_argument(
+        "--lang",
+        nargs="+",
+        default=list(LANGUAGES),
+        choices=LANGUAGES,
+        help=f"default: {' '.join(LANGUAGES)}",
+    )
     p.add_argument(
         "--format",
         nargs="+",

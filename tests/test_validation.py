@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from rehabstats.cli import main
-from rehabstats.data.dictionary import load_dictionary
+from rehabstats.data import contract
+from rehabstats.data.contract import RowRule
+from rehabstats.data.dictionary import dictionary_markdown, load_dictionary
 from rehabstats.data.loading import load
-from rehabstats.data.population import derive_cohort
-from rehabstats.data.validation import MAX_VALUES, validate
+from rehabstats.data.population import EVENTS, derive_cohort
+from rehabstats.data.validation import MAX_VALUES, typed_schema, validate
 from rehabstats.stats.cox import cox_models
 from tests.conftest import write_rows
 
@@ -298,3 +300,63 @@ def test_the_models_fit_without_stockholm(small_register: pd.DataFrame) -> None:
         assert set(county.index[county["n"] > 0]) == {"ostergotland", "skane", "norrbotten"}
         assert county.loc["skane", "reference"] and county.loc["skane", "hazard_ratio"] == 1
         assert "county: reference stockholm has no cases; skane used instead" in model.notes
+
+
+# --- the rules across columns: one list, checked by validation and stated on the page ---
+
+
+def _page_rules() -> list[str]:
+    """The list items of the dictionary page's section on the rules across columns,
+    without the list marker and the closing ";" or "."."""
+    section = dictionary_markdown().split("## Rules across columns", 1)[1]
+    return [line[2:].rstrip(";.") for line in section.splitlines() if line.startswith("- ")]
+
+
+def test_every_rule_validation_checks_is_on_the_dictionary_page() -> None:
+    """Each rule is a line of the page, naming every column whose rows it refuses."""
+    lines = _page_rules()
+    for rule in contract.ROW_RULES:
+        assert rule.wording in lines, rule.code
+        for column, _ in rule.broken:
+            assert f"`{column}`" in rule.wording, (rule.code, column)
+
+
+def test_validation_checks_the_listed_rules_and_no_others(
+    small_register: pd.DataFrame,
+) -> None:
+    """With every column present, the rules across columns are one check per column a
+    listed rule judges, and each gives its listed text."""
+    _, typed = validate(small_register)
+    checks = [check.error for check in typed_schema(typed, load_dictionary()).checks]
+    assert checks == [
+        f"{column}: {text}" for rule in contract.ROW_RULES for column, text in rule.broken
+    ]
+
+
+def test_every_event_date_and_the_followup_end_are_after_the_case_start() -> None:
+    """The date rule judges each event's date (``EVENTS``, and the dictionary's event
+    dates) and the end of follow-up, against the case start."""
+    (rule,) = [r for r in contract.ROW_RULES if "case_start_date" in r.reads]
+    events = [f"{e}_date" for e in EVENTS]
+    assert events == [n for n, c in load_dictionary().columns.items() if c.event_of]
+    assert [column for column, _ in rule.broken] == [*events, "followup_end_date"]
+
+
+def test_a_rule_added_to_the_list_is_checked_and_on_the_page(
+    small_register: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's rules and validation's come from one list: a rule added to it is both."""
+    added = RowRule(
+        code="sixty_at_most",
+        wording="`age` is at most 60 (a rule of this test)",
+        broken=(("age", "over 60 (a rule of this test)"),),
+        reads=(),
+        keeps=lambda d, column: ~(d[column] > 60).fillna(False),
+    )
+    monkeypatch.setattr(contract, "ROW_RULES", (*contract.ROW_RULES, added))
+    assert "`age` is at most 60 (a rule of this test)" in _page_rules()
+    over = int((small_register["age"] > 60).sum())
+    assert over > 0
+    report, _ = validate(small_register)
+    problems = [(p.column, p.rule, p.count) for p in report.problems]
+    assert problems == [("age", "over 60 (a rule of this test)", over)]

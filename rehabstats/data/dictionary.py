@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from rehabstats._yamlfile import read_yaml
+from rehabstats.data import contract
 from rehabstats.errors import ResourceError, StudySettingsError
 
 DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
@@ -353,6 +354,16 @@ def _entry_problems(where: str, entry: object) -> list[str]:
     return problems
 
 
+def _rule_lines(dictionary: DataDictionary) -> list[str]:
+    """The rules that refuse a file, as a Markdown list: the unique columns, the rules
+    across columns that validation checks (:data:`~rehabstats.data.contract.ROW_RULES`),
+    and that every study group has studied cases (the population's own check)."""
+    rules = [f"`{name}` is unique" for name, col in dictionary.columns.items() if col.unique]
+    rules += [rule.wording for rule in contract.ROW_RULES]
+    rules.append("every study group (control, treatment, declined) has studied cases")
+    return [f"- {rule};" for rule in rules[:-1]] + [f"- {rules[-1]}."]
+
+
 def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
     """The data dictionary as a readable Markdown page (``data/dictionary.md``); with a
     study's settings, the codes they add are marked."""
@@ -424,12 +435,7 @@ def dictionary_markdown(dictionary: DataDictionary | None = None) -> str:
         "",
         "A file that breaks one of these is refused, with every problem listed at once:",
         "",
-        "- `case_id` is unique.",
-        "- a reviewed file (`file_reviewed` yes) belongs to a randomised case;",
-        "- `declined` is given for every reviewed case offered an alternative actor;",
-        "- no event date (`meeting_date`, `plan_date`, `measure_date`) and no "
-        "`followup_end_date` lies before `case_start_date`;",
-        "- every study group (control, treatment, declined) has studied cases.",
+        *_rule_lines(dictionary),
         "",
         "These are counted and left out of one event's analysis, not refused (the table's "
         "note says how many): an event marked yes without a date, a date without the event "

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from rehabstats.data import contract
 from rehabstats.data.contract import BadValue, ContractError, Problem, ValidationReport
 from rehabstats.data.dictionary import ColumnSpec, DataDictionary, load_dictionary
-from rehabstats.data.population import EVENTS
 
 MAX_EXAMPLES = 5
 # A bad value's problem lists this many distinct values, each with this many case ids.
@@ -218,42 +218,15 @@ def _typed_checks(spec: ColumnSpec) -> list[pa.Check]:
     return checks
 
 
-Rule = tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]
-
-
-def _row_rules(dictionary: DataDictionary) -> list[Rule]:
-    """Rules across columns: (column, rule, columns it needs, row test)."""
-    rules: list[Rule] = []
-    rules.append(
-        (
-            "declined",
-            "empty, but required for cases offered an alternative actor",
-            ("declined", "arm", "file_reviewed"),
-            lambda d: (
-                ~(d["arm"].eq("actor") & d["file_reviewed"]).fillna(False) | d["declined"].notna()
-            ),
-        )
-    )
-    rules.append(
-        (
-            "file_reviewed",
-            "file reviewed, but the case was not randomised",
-            ("file_reviewed", "randomised"),
-            lambda d: ~d["file_reviewed"].fillna(False) | d["randomised"].fillna(True),
-        )
-    )
-    later = [(f"{e}_date", f"{e} dated before the case started") for e in EVENTS]
-    later.append(("followup_end_date", "follow-up ends before the case started"))
-    for column, rule in later:
-        rules.append(
-            (
-                column,
-                rule,
-                (column, "case_start_date"),
-                lambda d, c=column: ~(d[c] < d["case_start_date"]).fillna(False),
-            )
-        )
-    return rules
+def _row_checks(typed: pd.DataFrame) -> list[pa.Check]:
+    """Checks of the rules across columns (:data:`~rehabstats.data.contract.ROW_RULES`),
+    one per column a rule judges, where the file has that column and those the rule reads."""
+    return [
+        pa.Check(lambda d, keeps=rule.keeps, c=column: keeps(d, c), error=f"{column}: {text}")
+        for rule in contract.ROW_RULES
+        for column, text in rule.broken
+        if {column, *rule.reads} <= set(typed.columns)
+    ]
 
 
 def _text_schema(
@@ -286,12 +259,7 @@ def typed_schema(typed: pd.DataFrame, dictionary: DataDictionary) -> pa.DataFram
         for name, spec in dictionary.columns.items()
         if name in typed.columns and _typed_checks(spec)
     }
-    checks = [
-        pa.Check(test, error=f"{column}: {rule}")
-        for column, rule, needs, test in _row_rules(dictionary)
-        if set(needs) <= set(typed.columns)
-    ]
-    return pa.DataFrameSchema(columns, checks=checks)
+    return pa.DataFrameSchema(columns, checks=_row_checks(typed))
 
 
 # --- running it ---------------------------------------------------------------------------

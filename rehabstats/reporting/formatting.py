@@ -19,7 +19,10 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_decimal, parse_decimal
 
-LOCALES = {"sv": "sv_SE", "en": "en_GB"}
+# Defined where the command line can read them without Babel; given here too.
+from rehabstats.reporting.languages import LANGUAGES as LANGUAGES
+from rehabstats.reporting.languages import LOCALES
+
 # Characters that begin or end pandoc Markdown wherever they stand: escapes, emphasis,
 # code, links, spans and footnotes, raw HTML and autolinks, entities, maths, citations,
 # super- and subscripts, smart quotes, headings.
@@ -33,7 +36,6 @@ MARKDOWN_BLOCK_START = re.compile(r"^([ \t]*)(?:([-+:%(])|(\w+)([.)])(?=\s|$))")
 MARKDOWN_PIPE = "&#124;"
 BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 LINE_BREAK = re.compile(r"[ \t]*\n[ \t]*")
-LANGUAGES = tuple(LOCALES)
 MISSING = ".."
 
 
