@@ -25,9 +25,9 @@ from rehabstats.engine.pipeline import REPORTS_DIR, RenderedReport
 from rehabstats.engine.render import render_notebook, set_front_matter
 from rehabstats.errors import RenderError
 from rehabstats.reporting import formatting as fmt
-from rehabstats.reporting.document import DIAGRAM_EVENTS
 from rehabstats.reporting.figures import AT_RISK_EVERY
 from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.specification import REPORT
 from tests.conftest import axe_check
 
 pytestmark = pytest.mark.render
@@ -274,7 +274,7 @@ def test_each_km_diagram_has_its_values_as_a_table(
     data = [t for t in pages[lang].tables if t["details"]]
     assert len(data) == KM_DIAGRAMS
     exported = json.loads(default_report.tables_json.read_text(encoding="utf-8"))
-    for number, key in enumerate(DIAGRAM_EVENTS, start=1):
+    for key, number in ((e.key, e.number) for e in REPORT if e.show == "km"):
         label = f"{glossary['diagram_word']} {number} "
         table = next(t for t in data if t["caption"].startswith(label))
         header = [cell["text"] for cell in table["head"][0]]

@@ -370,7 +370,7 @@ def test_prose_says_when_no_conclusion_changed(default_results, tmp_path, lang: 
     replace(results, comparison=compare(document, tables_document(results))).save(stored)
     edition = edition_for(load_edition(), lang, results.dataset.sha256)
     doc = ReportDocument.open(stored, lang, ROOT / "reports", tmp_path, edition)
-    text = " ".join(doc.comparison().split())
+    text = " ".join(doc.chapter("comparison").split())
     none = {"sv": "Ingen slutsats har ändrats", "en": "No conclusion changed"}
     assert none[lang] in text and "2012:3" in text
 
@@ -461,7 +461,7 @@ def test_a_project_notebook_without_the_comparison_cell_is_refused(
     assert main(["new", str(tmp_path / "project")]) == 0
     notebook = tmp_path / "project" / "report.ipynb"
     source = json.loads(notebook.read_text())
-    source["cells"] = [c for c in source["cells"] if "doc.comparison(" not in "".join(c["source"])]
+    source["cells"] = [c for c in source["cells"] if 'doc.chapter("comparison")' not in "".join(c["source"])]
     notebook.write_text(json.dumps(source))
     err = _refused(
         capsys,

@@ -16,9 +16,10 @@ from matplotlib.figure import Figure
 
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
-from rehabstats.reporting.document import ITT_DIAGRAM_EVENTS, ReportDocument
+from rehabstats.reporting.document import ReportDocument
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import Results
+from rehabstats.reporting.specification import REPORT
 from rehabstats.reporting.tables import source_line
 from rehabstats.stats.disclosure import protect
 from rehabstats.stats.itt import ARMS
@@ -42,6 +43,10 @@ def _document(results, lang: str, figures_dir: Path = ROOT / "unused") -> Report
     )
 
 
+# Bilaga 2's diagrams of the randomised comparison, and the event of each.
+ITT_DIAGRAM_EVENTS = {e.key: e.event for e in REPORT if e.show == "itt_km"}
+
+
 def _itt_diagrams(results: Results, lang: str, figures_dir: Path) -> dict[str, tuple[str, Figure]]:
     """Each ITT diagram of ``lang`` as the notebook shows it (B1–B3), with the figure drawn."""
     drawn: list[Figure] = []
@@ -55,8 +60,8 @@ def _itt_diagrams(results: Results, lang: str, figures_dir: Path) -> dict[str, t
     shown = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(figures, "km_figure", spy)
-        for number, key in enumerate(ITT_DIAGRAM_EVENTS, start=1):
-            shown[key] = (document.itt_diagram(key, number=f"B{number}"), drawn[-1])
+        for key in ITT_DIAGRAM_EVENTS:
+            shown[key] = (document.show(key), drawn[-1])
     assert len(drawn) == len(ITT_DIAGRAM_EVENTS), "each figure is drawn once"
     return shown
 

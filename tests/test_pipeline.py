@@ -49,7 +49,7 @@ def test_a_failing_cell_keeps_the_previous_report_and_the_partial_notebook(
             reports_dir=_broken_reports(tmp_path),
         )
     message = str(raised.value)
-    assert "cell" in message and 'doc.section("summary")' in message
+    assert "cell" in message and 'doc.chapter("summary")' in message
     assert "UndefinedError: 'no_such_value' is undefined" in message
     assert (previous / "sv" / "report.html").read_text() == "the previous report"
     kept = previous.with_name("report.failed") / "sv" / "report.ipynb"

@@ -11,6 +11,7 @@ in ``<out>.failed/`` and the error names the failing cell.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -44,7 +45,7 @@ from rehabstats.stats.disclosure import DEFAULT_MIN_COUNT, protect
 REPORTS_DIR = PACKAGE_CONTENT
 NOTEBOOK = "report.ipynb"
 # What a notebook holds to show the comparison with a previous edition (--previous).
-COMPARISON_CELL = "Markdown(doc.comparison("
+COMPARISON_CELL = 'doc.chapter("comparison")'
 # What the notebook's first cell imports: its kernel imports them while it waits.
 NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.reporting.document")
 STEM = "report"
@@ -199,10 +200,15 @@ class RenderOptions:
         project's notebook copied before the comparison existed): the chapter would be
         silently missing."""
         notebook = self.project.find(NOTEBOOK)
-        if COMPARISON_CELL not in notebook.read_text(encoding="utf-8"):
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+            shown = any(COMPARISON_CELL in "".join(cell["source"]) for cell in cells)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OptionError(f"{notebook}: not a Jupyter notebook ({exc})") from exc
+        if not shown:
             raise OptionError(
                 f"{notebook}: --previous adds a chapter this notebook does not show; add a "
-                f"cell with {COMPARISON_CELL}) after the conclusions (as in the notebook "
+                f"cell with Markdown({COMPARISON_CELL}) after the conclusions (as in the notebook "
                 "'rehabstats new' writes), or render without --previous"
             )
 

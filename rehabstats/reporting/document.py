@@ -9,6 +9,7 @@ the report's structure and nothing of the machinery.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -27,15 +28,14 @@ from rehabstats.reporting.edition import edition_for, load_edition
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import Project
 from rehabstats.reporting.results import Results, analyse
+from rehabstats.reporting.specification import Exhibit, in_chapter
 from rehabstats.reporting.tables import Table, build_table, missing_note, source_line
 from rehabstats.reporting.text import render_section, text_context
 from rehabstats.stats.cox import COVARIATES
 from rehabstats.stats.descriptive import EXPORT_VARIABLE
 from rehabstats.stats.disclosure import protect
 
-DIAGRAM_EVENTS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
-# Bilaga 2's diagrams of the randomised comparison, and the glossary's group of each arm.
-ITT_DIAGRAM_EVENTS = {f"ITT_{key}": event for key, event in DIAGRAM_EVENTS.items()}
+# The glossary's group of each arm of the randomised comparison (its diagrams' curves).
 ARM_LABELS = {"control": "control", "actor": "treatment_arm"}
 # What a report is made from, in the checkout: a change here changes the report.
 TRACKED = ("rehabstats", "reports")
@@ -103,25 +103,56 @@ class ReportDocument:
 
     @cached_property
     def context(self) -> dict:
-        """The values every section's prose may quote, formatted once per document."""
-        return text_context(self.results, self.glossary, self.edition)
+        """The values every section's prose may quote, formatted once per document; with
+        a previous edition, the words of the comparison with it."""
+        context = text_context(self.results, self.glossary, self.edition)
+        if self.results.comparison is not None:
+            context["comparison"] = comparison_context(self.results.comparison, self.glossary)
+        return context
+
+    def chapter(self, name: str) -> str:
+        """A chapter: the prose section ``name`` and, after it, the tables and diagrams
+        the report's specification places there. A chapter made only for exhibits the
+        report does not have (Tabell 8 without a previous edition) is left out."""
+        exhibits = list(in_chapter(name, self.results.specification))
+        shown = [e for e in exhibits if e.present(self.results)]
+        if exhibits and not shown:
+            return ""
+        return "\n".join([self.section(name), *(self._show(e) for e in shown)])
 
     def section(self, name: str) -> str:
         """A section of prose with every number filled in."""
         return render_section(self.text_dir, name, self.context)
 
-    def table(self, key: str) -> str:
-        """Table ``key`` (T1…T7, B1…B6) with title above and notes under."""
-        return build_table(key, self.results, self.glossary).markdown()
+    def show(self, key: str) -> str:
+        """The table or diagram ``key`` of the report's specification as Markdown: a
+        table with its title above and notes under, a diagram with its data, a list."""
+        return self._show(self.results.exhibit(key))
 
-    def comparison(self) -> str:
-        """What changed since the previous edition: the section and its table (Tabell 8),
-        or nothing when the report has no previous edition (``render --previous``)."""
-        if self.results.comparison is None:
-            return ""
-        words = comparison_context(self.results.comparison, self.glossary)
-        prose = render_section(self.text_dir, "comparison", {**self.context, "comparison": words})
-        return f"{prose}\n{self.table('comparison')}"
+    def _show(self, shown: Exhibit) -> str:
+        shows = {
+            "table": self._table,
+            "km": self._diagram,
+            "itt_km": self._itt_diagram,
+            "timeline": self._timeline,
+            "process": self._process,
+            "variables": self._variables,
+        }
+        return shows[shown.show](shown)
+
+    def _table(self, shown: Exhibit) -> str:
+        return build_table(shown.key, self.results, self.glossary).markdown()
+
+    def figures(self, chapter: str) -> ChapterFigures:
+        """The figures of the chapter's tables and diagrams as the export has them: what
+        the executed notebook keeps beside the prose as its audit trail."""
+        return ChapterFigures(
+            {
+                e.key: e.figures(self.results)
+                for e in in_chapter(chapter, self.results.specification)
+                if e.data is not None and e.present(self.results)
+            }
+        )
 
     def _image(
         self,
@@ -151,41 +182,39 @@ class ReportDocument:
             lines += ["::: {.note}", note, ":::", ""]
         return "\n".join(lines)
 
-    def diagram(self, key: str, number: int) -> str:
-        """Diagram ``key`` (D1–D3): the Kaplan–Meier curves by group, numbers at risk below."""
-        g, event = self.glossary, DIAGRAM_EVENTS[key]
-        er = self.results.events[event]
+    def _diagram(self, shown: Exhibit) -> str:
+        """Diagram 1–3: an event's Kaplan–Meier curves by group, numbers at risk below."""
+        g = self.glossary
+        er = self.results.events[shown.event]
         groups = {code: g[f"groups.{code}"] for code in GROUPS}
-        return self._km_diagram(key, number, event, er.curves, er.shares, groups, g["groups_note"])
+        return self._km_diagram(shown, er.curves, er.shares, groups, g["groups_note"])
 
-    def itt_diagram(self, key: str, number: str) -> str:
-        """Diagram ``key`` (ITT_D1–ITT_D3, Bilaga 2): Diagram 1–3's curves by randomised
-        arm, control against everyone offered an alternative actor, with Tabell B7's
-        log-rank test in the note."""
-        g, event = self.glossary, ITT_DIAGRAM_EVENTS[key]
-        arms = self.results.itt.events[event]
+    def _itt_diagram(self, shown: Exhibit) -> str:
+        """Diagram B1–B3 (Bilaga 2): Diagram 1–3's curves by randomised arm, control
+        against everyone offered an alternative actor, with Tabell B7's log-rank test in
+        the note."""
+        g = self.glossary
+        arms = self.results.itt.events[shown.event]
         curves, shares = (f.rename(columns={"arm": "group"}) for f in (arms.curves, arms.shares))
         groups = {arm: g[f"groups.{label}"] for arm, label in ARM_LABELS.items()}
         note = g.fill("diagrams.ITT_note", p=fmt.p_relation(arms.logrank.p_value, self.lang))
-        return self._km_diagram(key, number, event, curves, shares, groups, note)
+        return self._km_diagram(shown, curves, shares, groups, note)
 
     def _km_diagram(
         self,
-        key: str,
-        number: int | str,
-        event: str,
+        shown: Exhibit,
         curves: pd.DataFrame,
         shares: pd.DataFrame,
         groups: dict[str, str],
         groups_note: str,
     ) -> str:
-        """The Kaplan–Meier diagram of ``event`` from ``curves`` and ``shares`` (column
+        """The Kaplan–Meier diagram ``shown`` from ``curves`` and ``shares`` (column
         ``group``) of the ``groups`` (codes to labels, in display order).
 
         The alt text quotes each group's share on day 100; the note explains the estimate
         and ``groups_note`` the groups, then the source line.
         """
-        g = self.glossary
+        g, key, number, event = self.glossary, shown.key, shown.number, shown.event
         figure = figures.km_figure(
             curves,
             groups,
@@ -233,7 +262,7 @@ class ReportDocument:
         summary = fmt.markdown_literal(g["diagrams.data_summary"])
         return "\n".join(["::: {.figure-data}", summary, "", table.markdown(), ":::"])
 
-    def timeline(self) -> str:
+    def _timeline(self, shown: Exhibit) -> str:
         """Figur 1: the experiment's timeline, drawn from the data's own dates."""
         g, t = self.glossary, self.results.timeline
         spans = {
@@ -250,18 +279,18 @@ class ReportDocument:
             start=fmt.date(t["randomisation_first"], self.lang),
             end=fmt.date(t["file_review_last"], self.lang),
         )
-        return self._image(figure, "f1", f"{g['figure_word']} 1 {g['figures.F1']}", alt)
+        title = f"{g['figure_word']} {shown.number} {g[f'figures.{shown.key}']}"
+        return self._image(figure, shown.key.lower(), title, alt)
 
-    def process(self) -> str:
+    def _process(self, shown: Exhibit) -> str:
         """Figur 2: the case-handling process from case start to measure."""
         g = self.glossary
         labels = {k: g[f"figures.process.{k}"] for k in g["figures.process"]}
         figure = figures.process_figure(labels)
-        return self._image(
-            figure, "f2", f"{g['figure_word']} 2 {g['figures.F2']}", g["figures.F2_alt"]
-        )
+        title = f"{g['figure_word']} {shown.number} {g[f'figures.{shown.key}']}"
+        return self._image(figure, shown.key.lower(), title, g[f"figures.{shown.key}_alt"])
 
-    def variables(self) -> str:
+    def _variables(self, shown: Exhibit) -> str:
         """Bilaga 2's list of variables: each covariate and its categories, from the dictionary."""
         g = self.glossary
         dictionary = load_dictionary()
@@ -309,6 +338,24 @@ class ReportDocument:
         ]
         lines = [f"# {g[f'{p}.heading']}", ""] + [f"- **{k}:** {v}" for k, v in rows]
         return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ChapterFigures:
+    """A chapter's figures, by key, for the executed notebook (the audit trail).
+
+    Jupyter shows them as HTML tables, each under its key; they have no Markdown, so
+    the documents leave them out (the rendering engine keeps Markdown and images only,
+    and the notebook's cell says ``include: false`` for Quarto). Cell text is escaped.
+    """
+
+    frames: dict[str, pd.DataFrame]
+
+    def _repr_html_(self) -> str:
+        return "\n".join(
+            f"<h4>{html.escape(key)}</h4>\n{frame.to_html(index=False, escape=True)}"
+            for key, frame in self.frames.items()
+        )
 
 
 @dataclass(frozen=True)

@@ -25,49 +25,22 @@ import pandas as pd
 from rehabstats.reporting.results import Results
 from rehabstats.stats.disclosure import as_printed
 
-EVENT_TABLES = {"T4": "meeting", "T5": "plan", "T6": "measure"}
-EVENT_DIAGRAMS = {"D1": "meeting", "D2": "plan", "D3": "measure"}
-COX_TABLES = ("B3", "B4", "B5", "B6", "T7", "TV_B5", "TV_B6", "TV_T7")
-KEY_ORDER = (
-    *("T1", "T2", "T3", "T4", "T5", "T6", "T7"),
-    *("B1", "B2", "B3", "B4", "B5", "B6"),
-    *("D1", "D2", "D3"),
-    *("ITT", "TV_B5", "TV_B6", "TV_T7"),
-)
-EVENT_COLUMNS = ["group", "mean_days", "median_days", "n", "events", "share_pct", "left_out"]
-COX_COLUMNS = [
-    "term",
-    "hazard_ratio",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "stars",
-    "n",
-    "reference",
-]
-CURVE_COLUMNS = ["group", "day", "cum_share_pct", "at_risk"]
 EDITION_KEYS = ("series", "number", "date")  # what ``about`` keeps of the edition
 
 
 def export_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Every table and diagram of the report as a frame, keyed as in ``tables.json``."""
-    tables = {
-        "T1": results.flow[["step", "n"]],
-        "T2": results.arm_by_county,
-        "T3": results.group_by_county,
-        "B1": results.balance_by_arm,
-        "B2": results.balance_by_group,
-    }
-    for key, event in EVENT_TABLES.items():
-        tables[key] = results.events[event].table[EVENT_COLUMNS]
-    for key in COX_TABLES:
-        tables[key] = results.cox[key].table[COX_COLUMNS]
-    tables["ITT"] = results.itt.table
-    for key, event in EVENT_DIAGRAMS.items():
-        tables[key] = results.events[event].curves[CURVE_COLUMNS]
-    if results.min_count > 1:  # protected: only what the documents print
-        tables = {key: as_printed(key, frame) for key, frame in tables.items()}
-    return {key: tables[key] for key in KEY_ORDER}
+    """The figures of every table and diagram the report has, keyed and ordered as in
+    ``tables.json`` (its :mod:`~rehabstats.reporting.specification`); of protected
+    results only what the documents print (:func:`as_printed`)."""
+    tables = {}
+    for exhibit in results.specification:
+        if exhibit.data is None or not exhibit.present(results):
+            continue
+        frame = exhibit.figures(results)
+        if results.min_count > 1:
+            frame = as_printed(frame, exhibit.percent_columns)
+        tables[exhibit.key] = frame
+    return tables
 
 
 def _plain(value: object) -> object:
@@ -113,8 +86,6 @@ def write_json(results: Results, path: Path, edition: dict | None = None) -> Non
     protected table's percentages as printed), then the comparison with the previous
     edition if there is one; byte-stable across runs."""
     document = {"about": about(results, edition), **tables_document(results)}
-    if results.comparison is not None:
-        document["comparison"] = _records(results.comparison.figures)
     text = json.dumps(document, ensure_ascii=False, indent=1, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
 
@@ -123,8 +94,6 @@ def write_xlsx(results: Results, path: Path) -> None:
     """``tables.xlsx``: one sheet per table, and the comparison with the previous edition
     if there is one, as in tables.json; rounded for reading, header bold and frozen."""
     sheets = export_tables(results)
-    if results.comparison is not None:
-        sheets["comparison"] = results.comparison.figures
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, frame in sheets.items():
             frame.to_excel(writer, sheet_name=key, index=False)

@@ -21,6 +21,7 @@ from rehabstats.stats import cox, descriptive, itt, survival, timevarying
 
 if TYPE_CHECKING:  # the comparison's module reads Results' prose helpers: no cycle at run time
     from rehabstats.reporting.comparison import Comparison
+    from rehabstats.reporting.specification import Exhibit
 
 KM_CHECKPOINTS = (60, 100)
 
@@ -58,7 +59,10 @@ class Results:
 
     Attributes are DataFrames per table (``flow``, ``arm_by_county``, ``balance_by_arm``
     …), per event (``events``: Tabell 4–6 and Diagram 1–3), per model (``cox``, keyed
-    as in tables.json) and the randomised comparison (``itt``).
+    as in tables.json) and the randomised comparison (``itt``); ``specification`` is
+    the report's list of tables and diagrams they were computed for
+    (:mod:`~rehabstats.reporting.specification`), and ``tables`` the figures of those
+    that compute their own, by key.
 
     Examples
     --------
@@ -79,8 +83,17 @@ class Results:
     cox: dict[str, cox.CoxResult]
     itt: itt.ITTResult
     timeline: dict[str, pd.Timestamp]
+    specification: tuple[Exhibit, ...]
+    tables: dict[str, pd.DataFrame]
     min_count: int = 0  # the disclosure rule applied (rehabstats.stats.disclosure); 0: none
     comparison: Comparison | None = None  # with the previous edition (render --previous)
+
+    def exhibit(self, key: str) -> Exhibit:
+        """The table or diagram ``key`` of the results' specification."""
+        for exhibit in self.specification:
+            if exhibit.key == key:
+                return exhibit
+        raise KeyError(f"the report has no table or diagram {key!r}")
 
     def save(self, path: Path) -> None:
         """Store the results for the notebooks of every language (one computation)."""
@@ -116,8 +129,15 @@ def _event_results(cases: pd.DataFrame, event: str) -> EventResults:
     )
 
 
-def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
-    """All tables and diagrams of the report from one study population."""
+def compute_results(
+    cohort: Cohort, dataset: DatasetInfo, specification: tuple[Exhibit, ...] | None = None
+) -> Results:
+    """All tables and diagrams of ``specification`` (the report's,
+    :data:`~rehabstats.reporting.specification.REPORT`, by default) from one study
+    population."""
+    from rehabstats.reporting.specification import REPORT  # it names this module's readers
+
+    specification = REPORT if specification is None else specification
     cases = cohort.cases
     return Results(
         dataset=dataset,
@@ -131,6 +151,8 @@ def compute_results(cohort: Cohort, dataset: DatasetInfo) -> Results:
         cox={**cox.cox_models(cases), **timevarying.tv_cox_models(cases)},
         itt=itt.itt(cases, KM_CHECKPOINTS),
         timeline=_timeline(cohort),
+        specification=specification,
+        tables={e.key: e.compute(cohort) for e in specification if e.compute is not None},
     )
 
 

@@ -10,12 +10,11 @@ Markdown that the rendering engine turns into HTML and PDF.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from rehabstats.data.population import GROUPS
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.comparison import FIGURES, Figure, previous_edition
 from rehabstats.reporting.glossary import Glossary
@@ -25,19 +24,8 @@ from rehabstats.stats.cox import CoxRefusal, CoxResult, adjusted_covariates, sta
 from rehabstats.stats.descriptive import BALANCE_VARIABLES, EXPORT_VARIABLE, balance_tests
 from rehabstats.stats.disclosure import left_out_by_reason
 
-EVENT_OF_TABLE = {"T4": "meeting", "T5": "plan", "T6": "measure"}
-# Tables the published report does not have: their keys (tables.json) and their numbers
-# in Bilaga 2, after the published B6.
-ADDED_TABLES = {"ITT": "B7", "TV_B5": "B8", "TV_B6": "B9", "TV_T7": "B10"}
-# What changed since the previous edition (--previous): after Tabell 7, in the main text.
-ADDED_TABLES["comparison"] = "8"
-
-
-def table_number(key: str) -> str:
-    """The printed number of the table ``key``: "4" for T4, "B3" for B3, "B7" for ITT."""
-    if key in ADDED_TABLES:
-        return ADDED_TABLES[key]
-    return key[1:] if key.startswith("T") else key
+if TYPE_CHECKING:  # the specification names the builders below
+    from rehabstats.reporting.specification import Exhibit
 
 
 @dataclass(frozen=True)
@@ -88,6 +76,11 @@ def source_line(results: Results, glossary: Glossary) -> str:
     return f"{glossary['source']} {glossary.fill('source_text', dataset=dataset)}"
 
 
+def _label(glossary: Glossary, exhibit: Exhibit) -> str:
+    """The word and number before a table's title: "Tabell 4", "Table B7"."""
+    return f"{glossary['table_word']} {exhibit.number}"
+
+
 def _note(glossary: Glossary, *lines: str) -> tuple[str, ...]:
     """The "Anm:" paragraph: the note word, then each line."""
     return (f"{glossary['note']} " + " ".join(lines),)
@@ -96,7 +89,7 @@ def _note(glossary: Glossary, *lines: str) -> tuple[str, ...]:
 # --- population and descriptive tables ----------------------------------------------------
 
 
-def population_table(results: Results, glossary: Glossary) -> Table:
+def population_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
     """Tabell 1: the flow from the register extract to the individuals studied."""
     lang = glossary.lang
     flow = results.flow
@@ -111,11 +104,11 @@ def population_table(results: Results, glossary: Glossary) -> Table:
         f"{fmt.integer(excluded + studied, lang)}"
     )
     return Table(
-        label=f"{glossary['table_word']} 1",
-        title=glossary["tables.T1"],
+        label=_label(glossary, exhibit),
+        title=glossary[f"tables.{exhibit.key}"],
         header=(glossary["columns.step"], glossary["columns.cases"]),
         rows=rows,
-        notes=_note(glossary, glossary.fill("table_notes.T1", accounted=accounted)),
+        notes=_note(glossary, glossary.fill(f"table_notes.{exhibit.key}", accounted=accounted)),
         source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
@@ -126,19 +119,18 @@ def population_table(results: Results, glossary: Glossary) -> Table:
 COUNTY_COLUMNS = 6
 
 
-def _county_table(results: Results, glossary: Glossary, key: str) -> Table:
+def county_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
     """Tabell 2 (arms) or 3 (groups): each county's split in per cent, and its cases."""
-    frame = results.arm_by_county if key == "T2" else results.group_by_county
-    groups = ["control", "treatment_arm"] if key == "T2" else list(GROUPS)
-    counties = frame.set_index("category")
+    counties = exhibit.figures(results).set_index("category")
+    groups = [c for c in counties.columns if c not in ("variable", "n")]
     layout = _counties_as_columns if len(counties) - 1 <= COUNTY_COLUMNS else _counties_as_rows
     header, rows = layout(counties, groups, glossary)
     return Table(
-        label=f"{glossary['table_word']} {key[1:]}",
-        title=glossary[f"tables.{key}"],
+        label=_label(glossary, exhibit),
+        title=glossary[f"tables.{exhibit.key}"],
         header=header,
         rows=tuple(rows),
-        notes=_note(glossary, glossary[f"table_notes.{key}"], glossary["groups_note"]),
+        notes=_note(glossary, glossary[f"table_notes.{exhibit.key}"], glossary["groups_note"]),
         source=source_line(results, glossary),
         bold_rows=frozenset({len(rows) - 1}),
     )
@@ -234,19 +226,21 @@ def _balance_rows(
     return rows, frozenset(headings | {len(rows) - 1})
 
 
-def _balance_table(results: Results, glossary: Glossary, key: str) -> Table:
-    if key == "B1":
-        frame, columns = results.balance_by_arm, ["control", "treatment_arm", "total"]
-    else:
-        frame, columns = results.balance_by_group, [*GROUPS, "total"]
+def balance_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
+    """B1 (arms, with each variable's test) or B2 (groups): the characteristics of the
+    cases by group, as in the published Bilaga 1."""
+    frame = exhibit.figures(results)
+    columns = [c for c in frame.columns if c not in ("variable", "category", "p_value")]
     header = (glossary["columns.variable"], *(glossary[f"groups.{c}"] for c in columns))
-    if key == "B1":
+    if "p_value" in frame.columns:
         header += (glossary["columns.p_value"],)
     rows, bold = _balance_rows(frame, columns, glossary)
-    lines = [glossary["groups_note"]] + ([glossary["table_notes.B1"]] if key == "B1" else [])
+    lines = [glossary["groups_note"]]
+    if exhibit.key in glossary["table_notes"]:
+        lines.append(glossary[f"table_notes.{exhibit.key}"])
     return Table(
-        label=f"{glossary['table_word']} {key}",
-        title=glossary[f"tables.{key}"],
+        label=_label(glossary, exhibit),
+        title=glossary[f"tables.{exhibit.key}"],
         header=header,
         rows=tuple(rows),
         notes=_note(glossary, *lines),
@@ -280,10 +274,9 @@ def _logrank_line(results: Results, event: str, glossary: Glossary) -> str:
     return glossary.fill("logrank_note", p=fmt.p_relation(p, glossary.lang))
 
 
-def event_table(results: Results, glossary: Glossary, key: str) -> Table:
+def event_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
     """Tabell 4–6: days to the event, cases analysed and share with the event, by group."""
-    lang = glossary.lang
-    event = EVENT_OF_TABLE[key]
+    lang, event = glossary.lang, exhibit.event
     frame = results.events[event].table
     rows = tuple(
         (
@@ -306,8 +299,8 @@ def event_table(results: Results, glossary: Glossary, key: str) -> Table:
         _logrank_line(results, event, glossary),
     )
     return Table(
-        label=f"{glossary['table_word']} {key[1:]}",
-        title=glossary[f"tables.{key}"],
+        label=_label(glossary, exhibit),
+        title=glossary[f"tables.{exhibit.key}"],
         header=header,
         rows=rows,
         notes=notes,
@@ -353,26 +346,6 @@ def refusal_text(refusal: CoxRefusal, glossary: Glossary) -> str:
     return glossary.fill(f"cox_refusal.{refusal.code}", level=level)
 
 
-SHOWN_TERMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "B3": (("group_heading", ("group",)),),
-    "B4": (("group_heading", ("group",)),),
-    "B5": (
-        ("group_heading", ("group",)),
-        ("meeting_heading", ("meeting",)),
-        ("plan_heading", ("plan",)),
-    ),
-    "B6": (
-        ("group_heading", ("group",)),
-        ("meeting_heading", ("meeting_window",)),
-        ("plan_heading", ("plan_window",)),
-    ),
-    "T7": (
-        ("meeting_heading", ("meeting_window",)),
-        ("plan_heading", ("plan_window",)),
-    ),
-}
-
-
 # The columns of every table of hazard ratios (glossary ``columns.*``), after the label.
 RATIO_COLUMNS = ("hazard_ratio", "ci", "n_cases")
 
@@ -394,13 +367,14 @@ def _interval(low: float, high: float, lang: str) -> str:
     return "–".join(bounds)
 
 
-def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
-    """B3–B6 and Tabell 7: hazard ratios with stars and N for the terms the report shows."""
-    lang = glossary.lang
+def cox_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
+    """B3–B6 and Tabell 7: hazard ratios with stars and N for the terms the exhibit
+    shows (``terms``), under their headings."""
+    lang, key = glossary.lang, exhibit.key
     result = results.cox[key]
     table = result.table
     rows: list[tuple[str, ...]] = []
-    for heading, prefixes in SHOWN_TERMS[key.removeprefix("TV_")]:  # a refit shows its model's
+    for heading, prefixes in exhibit.terms:
         rows.append((glossary[f"terms.{heading}"], "", "", ""))
         shown = table[table["term"].str.partition(":")[0].isin(prefixes)]
         for r in shown.itertuples(index=False):
@@ -421,7 +395,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
         lines.append(_not_fitted_line(result.refusal, glossary))
     lines.append(glossary["stars_note"])
     return Table(
-        label=f"{glossary['table_word']} {table_number(key)}",
+        label=_label(glossary, exhibit),
         title=glossary[f"tables.{key}"],
         header=_header(glossary, "variable", *RATIO_COLUMNS),
         rows=tuple(rows),
@@ -431,7 +405,7 @@ def cox_table(results: Results, glossary: Glossary, key: str) -> Table:
     )
 
 
-def itt_table(results: Results, glossary: Glossary) -> Table:
+def itt_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
     """The randomised comparison (ITT): for each event, the hazard ratio of the arm
     offered an alternative actor against control, its interval, N and the log-rank p."""
     lang = glossary.lang
@@ -453,8 +427,8 @@ def itt_table(results: Results, glossary: Glossary) -> Table:
     lines += [_not_fitted_line(m.refusal, glossary) for m in models if m.refusal is not None]
     lines.append(glossary["stars_note"])
     return Table(
-        label=f"{glossary['table_word']} {table_number('ITT')}",
-        title=glossary["tables.ITT"],
+        label=_label(glossary, exhibit),
+        title=glossary[f"tables.{exhibit.key}"],
         header=_header(glossary, "event", *RATIO_COLUMNS, "events", "logrank_p"),
         rows=tuple(rows),
         notes=_note(glossary, *lines),
@@ -503,7 +477,7 @@ def _conclusion_cell(figure: Figure, code: str | None, glossary: Glossary) -> st
     return fmt.MISSING if code is None else glossary[f"comparison.conclusions.{code}"]
 
 
-def comparison_table(results: Results, glossary: Glossary) -> Table:
+def comparison_table(results: Results, glossary: Glossary, exhibit: Exhibit) -> Table:
     """What changed since the previous edition (``--previous``): each headline figure
     of both editions, the change and, for a hazard ratio, whether its conclusion changed."""
     lang, g, comparison = glossary.lang, glossary, results.comparison
@@ -533,39 +507,14 @@ def comparison_table(results: Results, glossary: Glossary) -> Table:
         g["stars_note"],
     ]
     return Table(
-        label=f"{g['table_word']} {table_number('comparison')}",
-        title=g["comparison.title"],
+        label=_label(g, exhibit),
+        title=g[f"tables.{exhibit.key}"],
         header=tuple(g[f"comparison.columns.{c}"] for c in COMPARISON_COLUMNS),
         rows=tuple(rows),
         notes=_note(g, *lines),
         source=source_line(results, g),
         bold_rows=frozenset(headings),
     )
-
-
-BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
-    "T1": population_table,
-    "T2": lambda r, g: _county_table(r, g, "T2"),
-    "T3": lambda r, g: _county_table(r, g, "T3"),
-    "T4": lambda r, g: event_table(r, g, "T4"),
-    "T5": lambda r, g: event_table(r, g, "T5"),
-    "T6": lambda r, g: event_table(r, g, "T6"),
-    "T7": lambda r, g: cox_table(r, g, "T7"),
-    "B1": lambda r, g: _balance_table(r, g, "B1"),
-    "B2": lambda r, g: _balance_table(r, g, "B2"),
-    "B3": lambda r, g: cox_table(r, g, "B3"),
-    "B4": lambda r, g: cox_table(r, g, "B4"),
-    "B5": lambda r, g: cox_table(r, g, "B5"),
-    "B6": lambda r, g: cox_table(r, g, "B6"),
-    "ITT": itt_table,
-    "TV_B5": lambda r, g: cox_table(r, g, "TV_B5"),
-    "TV_B6": lambda r, g: cox_table(r, g, "TV_B6"),
-    "TV_T7": lambda r, g: cox_table(r, g, "TV_T7"),
-}
-# Tables that only some reports have: what changed since the previous edition (--previous).
-OPTIONAL_BUILDERS: dict[str, Callable[[Results, Glossary], Table]] = {
-    "comparison": comparison_table,
-}
 
 
 def missing_note(results: Results, glossary: Glossary) -> str:
@@ -584,6 +533,8 @@ def _with_suppression_note(table: Table, results: Results, glossary: Glossary) -
 
 
 def build_table(key: str, results: Results, glossary: Glossary) -> Table:
-    """The formatted table ``key`` (``T1``…``T7``, ``B1``…``B6``)."""
-    builder = BUILDERS.get(key) or OPTIONAL_BUILDERS[key]
-    return _with_suppression_note(builder(results, glossary), results, glossary)
+    """The formatted table ``key`` of the results' specification, with the note on ".."
+    where it shows one."""
+    exhibit = results.exhibit(key)
+    table = exhibit.build(results, glossary, exhibit)
+    return _with_suppression_note(table, results, glossary)

@@ -346,9 +346,22 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
     return _hide_linked(by_table, hidden)
 
 
+# The fields of Results that :func:`protect_tables` leaves as they are, and why; every
+# other field holds figures and is protected there (tests/test_specification.py checks it).
+NOT_PROTECTED = {
+    "dataset": "the data file's name, size and hash: no figures of people",
+    "flow": "Tabell 1 counts records of the extract, shown whatever their size (module doc)",
+    "timeline": "the experiment's first and last dates",
+    "specification": "the list of tables and diagrams",
+    "min_count": "the rule itself",
+    "comparison": "the figures of two editions' protected results",
+}
+
+
 def protect_tables(results: Results, min_count: int) -> Results:
     """The first pass of :func:`protect`: each table on its own (primary suppression,
-    and secondary suppression within the table's lines)."""
+    and secondary suppression within the table's lines); a table of the specification
+    that computes its own figures by the protection it brings."""
     return dataclasses.replace(
         results,
         accounting=_accounting(results.accounting, min_count),
@@ -359,6 +372,11 @@ def protect_tables(results: Results, min_count: int) -> Results:
         events={event: _event(er, min_count) for event, er in results.events.items()},
         cox={key: _cox(result, min_count) for key, result in results.cox.items()},
         itt=_itt(results.itt, min_count),
+        tables={
+            exhibit.key: exhibit.protect(results.tables[exhibit.key], min_count)
+            for exhibit in results.specification
+            if exhibit.compute is not None
+        },
         min_count=min_count,
     )
 
@@ -972,21 +990,13 @@ def _hide_linked(results: Results, hidden: set[Key]) -> Results:
     )
 
 
-# Per cent columns of the export, by key: what the documents print as whole per cent.
-PRINTED_PERCENT = {
-    **{key: GROUP_COLUMNS for key in ("T2", "T3", "B1", "B2")},
-    **{key: ("share_pct",) for key in ("T4", "T5", "T6")},
-    **{key: ("cum_share_pct",) for key in ("D1", "D2", "D3")},
-}
-
-
-def as_printed(key: str, table: pd.DataFrame) -> pd.DataFrame:
+def as_printed(table: pd.DataFrame, percent_columns: Sequence[str]) -> pd.DataFrame:
     """An exported table of protected results as the documents print it: each percentage
-    of a count whole, rounded half up, so that the export gives a reader no count the
-    documents do not (an unrounded percentage of a printed n is its count). B1/B2's age
-    rows, days, hazard ratios and p-values are not percentages of counts and stay
-    unrounded."""
-    columns = [c for c in PRINTED_PERCENT.get(key, ()) if c in table.columns]
+    of a count (``percent_columns``, as the report's specification lists them) whole,
+    rounded half up, so that the export gives a reader no count the documents do not
+    (an unrounded percentage of a printed n is its count). B1/B2's age rows, days,
+    hazard ratios and p-values are not percentages of counts and stay unrounded."""
+    columns = [c for c in percent_columns if c in table.columns]
     if not columns:
         return table
     rows = ~table["variable"].isin(["age", "n"]) if "variable" in table.columns else slice(None)
