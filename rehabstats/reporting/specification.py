@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from rehabstats.reporting import tables
+from rehabstats.stats.disclosure import GROUP_COLUMNS  # each group's percentages
 
 if TYPE_CHECKING:
     from rehabstats.data.population import Cohort
@@ -40,8 +41,6 @@ SHOWS = ("table", "km", "itt_km", "timeline", "process", "variables")
 EVENT_COLUMNS = ["group", "mean_days", "median_days", "n", "events", "share_pct", "left_out"]
 COX_COLUMNS = ["term", "hazard_ratio", "ci_low", "ci_high", "p_value", "stars", "n", "reference"]
 CURVE_COLUMNS = ["group", "day", "cum_share_pct", "at_risk"]
-# The columns of Tabell 2/3 and B1/B2 that are percentages of each group.
-GROUP_PERCENT = ("control", "treatment", "declined", "treatment_arm", "total")
 
 Terms = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -201,11 +200,11 @@ REPORT: tuple[Exhibit, ...] = (
     Exhibit("F2", "data_method", "process", "2"),
     Exhibit(
         "T2", "results", "table", "2", data=_arms_by_county, build=tables.county_table,
-        percent_columns=GROUP_PERCENT,
+        percent_columns=GROUP_COLUMNS,
     ),
     Exhibit(
         "T3", "results", "table", "3", data=_groups_by_county, build=tables.county_table,
-        percent_columns=GROUP_PERCENT,
+        percent_columns=GROUP_COLUMNS,
     ),
     _MEETING[0],
     _PLAN[0],
@@ -213,11 +212,11 @@ REPORT: tuple[Exhibit, ...] = (
     _cox("T7", "results_timing", "7", _TIMING),
     Exhibit(
         "B1", "appendix1", "table", "B1", data=_balance_by_arm, build=tables.balance_table,
-        percent_columns=GROUP_PERCENT,
+        percent_columns=GROUP_COLUMNS,
     ),
     Exhibit(
         "B2", "appendix1", "table", "B2", data=_balance_by_group, build=tables.balance_table,
-        percent_columns=GROUP_PERCENT,
+        percent_columns=GROUP_COLUMNS,
     ),
     Exhibit("variables", "appendix2", "variables"),
     _cox("B3", "appendix2", "B3", _GROUP),
