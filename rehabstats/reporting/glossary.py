@@ -13,11 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rehabstats._yamlfile import read_yaml
 from rehabstats.data.dictionary import load_dictionary
 from rehabstats.errors import ResourceError
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.project import PACKAGE_CONTENT, Project
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """A glossary file's entries; a file that is not a YAML mapping (half-saved, say)
+    is a ResourceError naming it and the place the parser stopped."""
+    try:
+        entries = read_yaml(path) or {}  # an empty file: no entries of its own
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ResourceError(f"{path}: not a glossary in YAML: {error}") from error
+    if not isinstance(entries, dict):
+        raise ResourceError(f"{path}: not a mapping of keys to labels, as a glossary is")
+    return entries
 
 
 @dataclass(frozen=True)
@@ -36,7 +50,7 @@ class Glossary:
                 f"{path}: the {lang!r} glossary is missing; restore the file, or reinstall "
                 "rehabstats if it is the package's own"
             )
-        return cls(lang, read_yaml(path))
+        return cls(lang, _read(path))
 
     @classmethod
     def of(cls, project: Project, lang: str) -> Glossary:
@@ -47,10 +61,7 @@ class Glossary:
         own = project.own(f"glossary/{lang}.yaml")
         if own is None:
             return package
-        entries = read_yaml(own) or {}
-        if not isinstance(entries, dict):
-            raise ResourceError(f"{own}: not a mapping of keys to labels, as a glossary is")
-        return cls(lang, _overlaid(package.entries, entries))
+        return cls(lang, _overlaid(package.entries, _read(own)))
 
     def __getitem__(self, key: str) -> str:
         node: Any = self.entries
