@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,13 @@ DEFAULT_DATA = ROOT / "data" / "register.csv"
 REFERENCE = ROOT / "tests" / "reference" / "sfr-2010-12.json"
 # The accessibility check: axe-core in Debian's headless Chromium (tests/a11y/axe_check.mjs).
 A11Y = ROOT / "tests" / "a11y"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No results cache unless a test asks for one (tests/test_cache.py): tests that change
+    how results are computed must not be handed results computed before, nor leave any
+    in the user's cache. Set for the whole run, so commands run as processes inherit it."""
+    os.environ["REHABSTATS_CACHE"] = "off"
 
 
 def axe_check(html: Path, width: int) -> dict:
