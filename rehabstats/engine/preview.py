@@ -1,0 +1,305 @@
+"""``rehabstats preview``: edit the report's prose or labels and see it in the browser.
+
+One language's report is rendered as HTML and served on the loopback address. The
+command watches what the report is made from — the data file, the report project (its
+prose, glossaries, edition, study settings, notebook), rehabstats' own report content
+and templates — and renders again when any of it changes. The results are computed
+again only when the data or the study settings change (and come from the results cache
+when that data was analysed before, :mod:`rehabstats.engine.cache`); the notebook runs
+again on the kernel the preview keeps, so an edit of the prose costs the notebook and
+pandoc, not the statistics or a kernel start. The page asks for the report's version
+and reloads itself when a new one is ready.
+
+A change that breaks the report — a file saved half-written, a placeholder the prose
+does not have, data that break the contract — is shown on the page, above the last good
+report, which stays, and in the terminal. The server answers only for the report, its
+version and its reload script: nothing else on the machine can be fetched through it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from rehabstats.data.dictionary import study_settings
+from rehabstats.engine.cache import cached_analyse
+from rehabstats.engine.pipeline import NOTEBOOK, NOTEBOOK_IMPORTS, STEM, RenderOptions
+from rehabstats.engine.render import (
+    TEMPLATES,
+    execute_notebook,
+    render_notebook,
+    set_front_matter,
+    started_kernel,
+)
+from rehabstats.errors import RehabstatsError
+from rehabstats.reporting.edition import edition_for, front_matter, load_edition
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.project import PACKAGE_CONTENT
+from rehabstats.stats.disclosure import protect
+
+LOOPBACK = "127.0.0.1"
+POLL_SECONDS = 0.25  # how often the watched files are looked at
+# Files in the watched folders that are not report content.
+IGNORED = ("__pycache__", "figures", ".ipynb_checkpoints")
+RELOAD_SCRIPT = """\
+(function () {
+  var seen = null;
+  function poll() {
+    fetch("/__version", {cache: "no-store"}).then(function (r) { return r.json(); })
+      .then(function (state) {
+        if (seen === null) { seen = state.version; }
+        else if (state.version !== seen) { location.reload(); return; }
+        setTimeout(poll, 400);
+      }, function () { setTimeout(poll, 1000); });
+  }
+  poll();
+})();
+"""
+# The error at the top of the report's text, kept in view while one scrolls.
+ERROR_STYLE = (
+    "position:sticky;top:0;z-index:10;border:3px solid #a00;"
+    "background:#fff4f4;color:#000;padding:1em;margin:0 0 1em;font-family:sans-serif;"
+    "white-space:pre-wrap"
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class PreviewState:
+    """What the server shows: the last good page, the last error, and a version that
+    changes with either (the page reloads when it does)."""
+
+    page: str | None = None
+    error: str | None = None
+    version: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def update(self, page: str | None = None, error: str | None = None) -> None:
+        """A new page (the error cleared) or a new error (the page kept)."""
+        with self.lock:
+            if page is not None:
+                self.page = page
+            self.error = error
+            self.version += 1
+
+
+class Preview:
+    """The preview of one language's report of ``data`` (see the module doc)."""
+
+    def __init__(self, data: Path, options: RenderOptions, folder: Path, log: Log) -> None:
+        self.data = Path(data).resolve()
+        self.options = options
+        self.lang = options.langs[0]
+        self.folder = Path(folder).resolve()
+        self.log = log
+        self.state = PreviewState()
+        self.messages = Glossary.load(PACKAGE_CONTENT / "glossary", self.lang)["preview"]
+        self._results: Path | None = None
+        self._data_sha256 = ""
+
+    # --- what is watched -----------------------------------------------------------------
+
+    def watched(self) -> list[Path]:
+        """Every file the report of this language is made from."""
+        project = self.options.project
+        folders = [PACKAGE_CONTENT, TEMPLATES]
+        if project.root is not None:
+            folders.append(project.root)
+        files = [self.data]
+        if self.options.edition_path is not None:
+            files.append(Path(self.options.edition_path))
+        for folder in folders:
+            files += [
+                path
+                for path in Path(folder).rglob("*")
+                if path.is_file() and not any(part in IGNORED for part in path.parts)
+            ]
+        return files
+
+    def snapshot(self) -> dict[Path, tuple[int, int]]:
+        """Each watched file's modification time and size (a file gone: absent)."""
+        stamps = {}
+        for path in self.watched():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps[path] = (stat.st_mtime_ns, stat.st_size)
+        return stamps
+
+    def _needs_results(self, changed: set[Path]) -> bool:
+        """Whether a change means computing the results again: the data or the study
+        settings (which change the data contract's categories)."""
+        settings = self.options.project.settings
+        return self._results is None or self.data in changed or settings in changed
+
+    # --- one render ----------------------------------------------------------------------
+
+    def render(self, kernel: object, changed: set[Path]) -> None:
+        """Render the page again after ``changed``; on a failure keep the last page and
+        show the error."""
+        started = time.perf_counter()
+        try:
+            page = self._render_page(kernel, changed)
+        except RehabstatsError as error:
+            self.state.update(error=str(error))
+            self.log(f"error: {error}")
+            return
+        self.state.update(page=page)
+        self.log(f"rendered in {time.perf_counter() - started:.1f} s")
+
+    def _render_page(self, kernel: object, changed: set[Path]) -> str:
+        """The report's HTML, the results computed again only if they must be."""
+        self.options.check()
+        work = self.folder / "work"
+        with study_settings(self.options.project.settings):
+            if self._needs_results(changed):
+                self._results = None
+                results = protect(
+                    cached_analyse(self.data, self.options.project.settings),
+                    self.options.min_count,
+                )
+                work.mkdir(parents=True, exist_ok=True)
+                results.save(work / "results.pkl")
+                self._results, self._data_sha256 = work / "results.pkl", results.dataset.sha256
+            edition = load_edition(self.options.edition_file, [self.lang])
+            edition_lang = edition_for(edition, self.lang, self._data_sha256)
+            notebook = execute_notebook(
+                self.options.project.find(NOTEBOOK),
+                {
+                    "results": str(self._results),
+                    "lang": self.lang,
+                    "reports_dir": str(self.options.project.content_dir),
+                    "figures_dir": str(work / "figures"),
+                    "edition": edition_lang,
+                },
+                output=work / NOTEBOOK,
+                cwd=work,
+                kernel=kernel,
+            )
+            glossary = Glossary.of(self.options.project, self.lang)
+            set_front_matter(notebook, front_matter(edition_lang, glossary))
+            files = render_notebook(notebook, work / "html", STEM, ["html"])
+            return files["html"].read_text(encoding="utf-8")
+
+    # --- what is served ------------------------------------------------------------------
+
+    def page(self) -> str:
+        """The page as served: the last good report (or a page saying there is none
+        yet), the error above it if the last render failed, and the reload script."""
+        with self.state.lock:
+            page, error = self.state.page, self.state.error
+        if page is None:
+            title = html.escape(self.messages["title"])
+            page = (
+                f'<!DOCTYPE html>\n<html lang="{self.lang}"><head><meta charset="utf-8">'
+                f"<title>{title}</title></head><body><main><h1>{title}</h1>"
+                f"<p>{html.escape(self.messages['waiting'])}</p></main></body></html>"
+            )
+        if error is not None:
+            heading = html.escape(self.messages["error"])
+            alert = (
+                f'<div role="alert" style="{ERROR_STYLE}"><strong>{heading}</strong>\n'
+                f"{html.escape(error)}</div>"
+            )
+            page = _first_in(page, "main", alert)
+        return page.replace("</body>", '<script src="/__preview.js"></script>\n</body>', 1)
+
+    def serve(self, port: int = 0) -> ThreadingHTTPServer:
+        """A server on the loopback address (``port`` 0: any free one), in a thread."""
+        server = ThreadingHTTPServer((LOOPBACK, port), _handler(self))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    def run(self, stop: threading.Event, port: int = 0, ready: Log | None = None) -> None:
+        """Serve and render until ``stop`` is set: a render at the start and after every
+        change of a watched file. ``ready`` is told the address once it is served."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        server = self.serve(port)
+        try:
+            with ExitStack() as stack:
+                kernel = stack.enter_context(started_kernel(self.folder, preload=NOTEBOOK_IMPORTS))
+                address = f"http://{LOOPBACK}:{server.server_address[1]}/"
+                (ready or self.log)(address)
+                for changed in self._changes(stop):
+                    self.render(kernel, changed)
+        finally:
+            server.shutdown()
+            server.server_close()
+            shutil.rmtree(self.folder / "work", ignore_errors=True)
+
+    def _changes(self, stop: threading.Event) -> Iterator[set[Path]]:
+        """Every watched file at first, then the files changed since the last look,
+        each time something changed, until ``stop`` is set."""
+        seen = self.snapshot()
+        yield set(seen)
+        while not stop.wait(POLL_SECONDS):
+            now = self.snapshot()
+            changed = {p for p in seen.keys() | now.keys() if seen.get(p) != now.get(p)}
+            seen = now
+            if changed:
+                yield changed
+
+
+def _first_in(page: str, element: str, fragment: str) -> str:
+    """``page`` with ``fragment`` first in its ``element`` (the report's text)."""
+    start = page.find(f"<{element}")
+    end = page.find(">", start) + 1
+    return page[:end] + fragment + page[end:]
+
+
+def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
+    """The request handler: the page at ``/``, its version and the reload script;
+    nothing else."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path in ("/", "/index.html", f"/{STEM}.html"):
+                self._send(preview.page().encode("utf-8"), "text/html; charset=utf-8")
+            elif path == "/__version":
+                body = json.dumps({"version": preview.state.version}).encode()
+                self._send(body, "application/json")
+            elif path == "/__preview.js":
+                self._send(RELOAD_SCRIPT.encode(), "text/javascript")
+            else:
+                self.send_error(404)
+
+        def _send(self, body: bytes, content_type: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Requests are not logged: the terminal shows renders and errors."""
+
+    return Handler
+
+
+def preview(data: Path, options: RenderOptions, port: int = 0, folder: Path | None = None) -> None:
+    """``rehabstats preview``: serve and re-render until interrupted (Ctrl-C)."""
+    work = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="rehabstats-"))
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    runner = Preview(data, options, work, log)
+    try:
+        runner.run(stop, port, ready=lambda url: log(f"preview of {data} at {url} (Ctrl-C stops)"))
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,180 @@
+"""``rehabstats preview``: the report served on the loopback address, rendered again when
+what it is made from changes, with its errors on the page and the last good page kept.
+
+One preview runs for the module, in Swedish, on a report project of its own and a copy
+of the default data; each test changes a file and waits for the page that follows.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rehabstats.cli import main
+from rehabstats.engine.pipeline import RenderOptions
+from rehabstats.engine.preview import LOOPBACK, Preview
+from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
+from rehabstats.reporting.project import PACKAGE_CONTENT
+from tests.conftest import A11Y, DEFAULT_DATA
+
+pytestmark = pytest.mark.render
+WAIT = 300  # seconds a render may take on a busy machine before a test gives up
+
+
+@dataclass
+class Running:
+    """A preview running in a thread, and the files it watches."""
+
+    preview: Preview
+    url: str
+    project: Path
+    data: Path
+    logged: list[str]
+
+    @property
+    def version(self) -> int:
+        return json.load(urllib.request.urlopen(self.url + "__version"))["version"]
+
+    def page(self) -> str:
+        return urllib.request.urlopen(self.url).read().decode("utf-8")
+
+    def after(self, change: callable) -> str:
+        """The page once the preview has shown what ``change`` did."""
+        before = self.version
+        change()
+        deadline = time.monotonic() + WAIT
+        while self.version == before:
+            assert time.monotonic() < deadline, "the preview did not render the change"
+            time.sleep(0.1)
+        return self.page()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("preview")
+    project, data = folder / "project", folder / "register.csv"
+    assert main(["new", str(project)]) == 0
+    shutil.copy(DEFAULT_DATA, data)
+    options = RenderOptions(langs=("sv",), formats=("html",), reports_dir=project)
+    logged: list[str] = []
+    preview = Preview(data, options, folder / "served", logged.append)
+    stop, urls = threading.Event(), []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REHABSTATS_CACHE", str(folder / "cache"))
+        thread = threading.Thread(
+            target=preview.run, args=(stop,), kwargs={"ready": urls.append}, daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + WAIT
+        while not urls or preview.state.version == 0:
+            assert thread.is_alive() and time.monotonic() < deadline, logged
+            time.sleep(0.1)
+        yield Running(preview, urls[0], project, data, logged)
+        stop.set()
+        thread.join(60)
+
+
+def _append(path: Path, text: str) -> callable:
+    return lambda: path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _status(url: str, path: str) -> int:
+    """The status of a request for ``path`` sent as written (no normalisation)."""
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", path)
+    return connection.getresponse().status
+
+
+def test_the_report_is_served_on_the_loopback_address_and_nothing_else(running) -> None:
+    assert running.url.startswith(f"http://{LOOPBACK}:")
+    page = running.page()
+    glossary = Glossary.load(PACKAGE_CONTENT / "glossary", "sv")
+    assert '<html lang="sv"' in page and f"{glossary['table_word']} 1 " in page
+    assert page.count('<script src="/__preview.js"></script>') == 1
+    assert _status(running.url, "/__preview.js") == 200
+    served = running.preview.folder
+    for path in (
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/work/results.pkl",
+        "/work/report.ipynb",
+        f"/{served}/work/results.pkl",
+        "/project/text/sv/summary.md",
+    ):
+        assert _status(running.url, path) == 404, path
+
+
+def test_a_prose_edit_is_shown_without_analysing_the_data_again(running) -> None:
+    results = running.preview.folder / "work" / "results.pkl"
+    stamp = results.stat().st_mtime_ns
+    summary = running.project / "text" / "sv" / "summary.md"
+    page = running.after(_append(summary, "\nEn mening som just skrevs till.\n"))
+    assert "En mening som just skrevs till." in page
+    assert results.stat().st_mtime_ns == stamp, "the results were computed again"
+
+
+def test_the_page_reloads_itself_in_a_browser(running) -> None:
+    """Chromium keeps the page open; a prose edit shows up without anyone reloading."""
+    chromium, node = shutil.which("chromium"), shutil.which("node")
+    if chromium is None or node is None or not (A11Y / "node_modules").is_dir():
+        pytest.fail("this check needs chromium, node and tests/a11y/node_modules: `make test`")
+    marker = "Webbläsaren laddade om sidan själv."
+    browser = subprocess.Popen(
+        [node, str(A11Y / "reload_check.mjs"), running.url, marker, "--chromium", chromium],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert browser.stdout.readline().strip() == "ready", browser.stderr.read()
+        _append(running.project / "text" / "sv" / "aim.md", f"\n{marker}\n")()
+        out, err = browser.communicate(timeout=WAIT + 60)
+    finally:
+        browser.kill()
+    found = json.loads(out.splitlines()[-1])
+    assert browser.returncode == 0 and found["found"] and found["reloads"] >= 1, (out, err)
+
+
+def test_a_half_saved_glossary_shows_its_error_above_the_last_page(running) -> None:
+    glossary = running.project / "glossary" / "sv.yaml"
+    good = glossary.read_text(encoding="utf-8")
+    page = running.after(lambda: glossary.write_text("tables: [T1, T2\n", encoding="utf-8"))
+    heading = Glossary.load(PACKAGE_CONTENT / "glossary", "sv")["preview.error"]
+    assert 'role="alert"' in page and heading in page and str(glossary) in page
+    assert "En mening som just skrevs till." in page, "the last good report stays"
+    assert any(str(glossary) in line for line in running.logged if line.startswith("error:"))
+    page = running.after(lambda: glossary.write_text(good, encoding="utf-8"))
+    assert 'role="alert"' not in page
+
+
+def test_changed_data_are_analysed_again_and_broken_data_shown_as_an_error(running) -> None:
+    original = pd.read_csv(running.data, dtype=str, keep_default_na=False)
+    fewer = original.iloc[:-28]
+    page = running.after(lambda: fewer.to_csv(running.data, index=False))
+    assert fmt.integer(len(fewer), "sv") in page and fmt.integer(len(original), "sv") not in page
+    broken = fewer.assign(arm=fewer["arm"].where(fewer.index != 0, "banan"))
+    page = running.after(lambda: broken.to_csv(running.data, index=False))
+    assert 'role="alert"' in page and "banan" in page and "arm" in page
+    assert fmt.integer(len(fewer), "sv") in page, "the last good report stays"
+
+
+def test_the_page_without_a_report_and_its_error_are_in_the_reports_language(tmp_path) -> None:
+    options = RenderOptions(langs=("en",), formats=("html",))
+    preview = Preview(DEFAULT_DATA, options, tmp_path, lambda _: None)
+    preview.state.update(error="<script>alert(1)</script> in text/en/aim.md")
+    page = preview.page()
+    messages = Glossary.load(PACKAGE_CONTENT / "glossary", "en")["preview"]
+    assert '<html lang="en"' in page and messages["waiting"] in page and messages["error"] in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
