@@ -16,9 +16,13 @@ from rehabstats.reporting.tables import build_table
 from rehabstats.reporting.text import text_context
 from rehabstats.stats.disclosure import (
     complete_lines,
+    disclosed,
+    hidden_in,
     left_out_by_reason,
+    linked_cells,
     protect,
     protect_tables,
+    sensitive,
 )
 from tests.conftest import ROOT
 
@@ -233,3 +237,24 @@ def test_a_group_hidden_in_tabell_4_is_not_given_by_the_diagram_s_day_0(three_de
             day0 = er.curves.query("group == @group and day == 0")["at_risk"]
             assert day0.isna().all(), (event, group)
     assert hidden_whole_groups, "a group of five or more is hidden beside the small one"
+
+
+@pytest.mark.parametrize("register", ["dalarna_results", "three_declined"])
+def test_no_cell_hidden_for_the_report_as_a_whole_could_be_shown_again(register, request) -> None:
+    """The second pass hides no cell it can do without: showing any one of those it adds
+    to the first pass's again (not a small count itself, nor hidden with a cell it
+    needs) lets a reader bound a small count below five. Hiding, for a count given away,
+    a cell of each figure that gave it away left such cells in Dalarna's report, whose
+    Tabell 4 and 5 it hid whole."""
+    results = request.getfixturevalue(register)
+    cells = linked_cells(results)
+    first = hidden_in(protect_tables(results, 5), cells)
+    final = hidden_in(protect(results, 5), cells)
+    added = [
+        key
+        for key in sorted(final - first - set(sensitive(cells, 5)))
+        if not set(cells.requires.get(key, ())) & final
+    ]
+    assert added, "the report as a whole needs more hidden than its tables one by one"
+    for key in added:
+        assert disclosed(cells, final - {key}, 5), f"{key} is hidden for nothing"

@@ -28,11 +28,16 @@ but no table prints are cells too: a group's cases without the event, the meetin
 plans after the measure started. A percentage prints a count only to within its
 rounding (an interval, :func:`percent_interval`). A cell hidden anywhere is hidden
 everywhere (and what needs it with it: a group's percentages with its size, its events
-with its cases). Then :func:`link` hides more cells, cheapest first, until for every
-count of 1 to ``min_count`` − 1 people the most it can be, given every printed figure,
-is at least ``min_count`` (:func:`count_bounds`: an integer program per count). On the
-default data nothing is small enough to need it; in a county's report it can hide whole
-groups of Tabell 4–6.
+with its cases). Then :func:`link` hides more cells until for every count of 1 to
+``min_count`` − 1 people the most it can be, given every printed figure, is at least
+``min_count`` (:func:`count_bounds`: an integer program per count). For a count a
+reader can still bound below that, it hides the cheapest set of cells that lets the
+count be ``min_count`` or more, their cost being the people they hide, and one per cell,
+with what goes with them (:func:`_cheapest_hiding`: an integer program looking for a
+report that agrees with every figure left printed and has the count that large). On
+the default data nothing is small enough to need it; in a county's report it can hide
+whole groups of Tabell 4–6, and a whole table where every group left out fewer than
+``min_count`` cases (its cases analysed are its size less those, its events go with them).
 
 The export then carries only what the documents print (:func:`as_printed`): a
 protected table's percentages are whole, as printed, since an unrounded percentage of
@@ -57,6 +62,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -65,6 +71,9 @@ from rehabstats.data.population import GROUPS, LEFT_OUT
 from rehabstats.reporting.results import EventResults, Results
 from rehabstats.stats.cox import CoxResult
 from rehabstats.stats.itt import ITTResult, itt_result
+
+if TYPE_CHECKING:
+    from scipy.optimize import LinearConstraint  # imported where used: a second to import
 
 DEFAULT_MIN_COUNT = 5
 GROUP_COLUMNS = ("control", "treatment", "declined", "treatment_arm", "total")
@@ -556,7 +565,7 @@ def _cox_equations(results: Results, values: dict[Key, float]) -> tuple[list, li
         for family, cells in families.items():
             if family.endswith("_w"):
                 cells = cells | {("cox", sample, FAMILY_NO[family[:-2] + "_window"])}
-            equation = {cell: 1.0 for cell in cells} | {whole: -1.0}
+            equation = {cell: 1.0 for cell in sorted(cells)} | {whole: -1.0}
             equations.append(equation)
         if sample in SAMPLE_EVENT:  # a model's sample is part of its event's cases
             event = SAMPLE_EVENT[sample]
@@ -564,7 +573,9 @@ def _cox_equations(results: Results, values: dict[Key, float]) -> tuple[list, li
                 at_most.append((("cox", sample, f"group:{g}"), ("a", event, g)))
         if sample.endswith("_tv"):
             continue
-        for variable in {k[1] for k in values if k[0] == "cat"}:
+        # in order, so that every run has the same figures in the same order (the cells
+        # link chooses to hide, where several cost the same, depend on it)
+        for variable in dict.fromkeys(k[1] for k in values if k[0] == "cat"):
             name = {"extent_pct": "extent"}.get(variable, variable)
             categories = [k[2] for k in values if k[:2] == ("cat", variable) and k[3] == "total"]
             if {("cox", sample, f"{name}:{c}") for c in categories} != families.get(name):
@@ -660,18 +671,12 @@ def _closure(cells: LinkedCells, hidden: set[Key]) -> set[Key]:
     return hidden
 
 
-def count_bounds(
-    cells: LinkedCells, hidden: set[Key], targets: Sequence[Key], lowest: bool = False
-) -> dict[Key, tuple[float, float]]:
-    """What a reader can work out about each target count from the printed figures: its
-    smallest and largest value (whole numbers, ≥ 0) that every printed figure allows.
-
-    Printed counts are known; a count printed only as percentages lies in the interval
-    their rounding leaves (:func:`percent_interval`); hidden and latent counts are
-    unknowns. Each bound is a mixed-integer program (HiGHS, through scipy) over the
-    figures that reach the target through unknowns. The smallest value is computed only
-    where ``lowest`` is set (the largest is what the rule needs).
-    """
+def _printed(
+    cells: LinkedCells, hidden: set[Key]
+) -> tuple[dict[Key, float], dict[Key, tuple[float, float]]]:
+    """What the report prints of its cells when ``hidden`` are not: the counts printed
+    exactly, and for each count printed only as percentages the interval their rounding
+    leaves (:func:`percent_interval`)."""
     known = {k: v for k, v in cells.values.items() if k in cells.exact and k not in hidden}
     ranges: dict[Key, tuple[float, float]] = {}
     for key, denominators in cells.percent_of.items():
@@ -684,6 +689,20 @@ def count_bounds(
                 a, b = percent_interval(_round_half_up(100 * cells.values[key] / size), size)
                 low, high = max(low, a), min(high, b)
         ranges[key] = (low, high)
+    return known, ranges
+
+
+def count_bounds(cells: LinkedCells, hidden: set[Key], targets: Sequence[Key]) -> dict[Key, float]:
+    """What a reader can work out about each target count from the printed figures: the
+    most it can be (a whole number; infinite where nothing printed limits it), which is
+    what the rule needs.
+
+    Printed counts are known; a count printed only as percentages lies in the interval
+    their rounding leaves (:func:`percent_interval`); hidden and latent counts are
+    unknowns, whole numbers ≥ 0. Each bound is a mixed-integer program (HiGHS, through
+    scipy) over the figures that reach the target through unknowns.
+    """
+    known, ranges = _printed(cells, hidden)
     rows = []  # (coefficients of unknowns, constant, is an equation)
     for equation in cells.equations:
         rows.append((*_split(equation, known), True))
@@ -692,12 +711,7 @@ def count_bounds(
     rows = [row for row in rows if row[0]]
     out = {}
     for key in targets:
-        if key in known:
-            out[key] = (known[key], known[key])
-            continue
-        system = _component(rows, key)
-        top = _extreme(system, ranges, key, -1.0)
-        out[key] = (_extreme(system, ranges, key, 1.0) if lowest else 0.0, top)
+        out[key] = known[key] if key in known else _most(_component(rows, key), ranges, key)
     return out
 
 
@@ -725,13 +739,10 @@ def _component(rows: list[tuple[dict, float, bool]], key: Key) -> list[tuple[dic
     return chosen
 
 
-def _extreme(
-    system: list[tuple[dict, float, bool]],
-    ranges: dict[Key, tuple[float, float]],
-    key: Key,
-    sign: float,
+def _most(
+    system: list[tuple[dict, float, bool]], ranges: dict[Key, tuple[float, float]], key: Key
 ) -> float:
-    """The least (``sign`` 1) or the most (−1) ``key`` can be under ``system``."""
+    """The most ``key`` can be under ``system``."""
     from scipy.optimize import Bounds, LinearConstraint, milp  # a second to import
     from scipy.sparse import coo_array
 
@@ -750,7 +761,7 @@ def _extreme(
         constant = -np.array([row[1] for row in part])
         constraints.append(LinearConstraint(matrix, constant if is_equation else -np.inf, constant))
     objective = np.zeros(len(names))
-    objective[column[key]] = sign
+    objective[column[key]] = -1.0
     result = milp(
         objective,
         constraints=constraints,
@@ -758,9 +769,9 @@ def _extreme(
         bounds=Bounds(low, high),
     )
     if result.status == 0:
-        return sign * result.fun
+        return -result.fun
     if result.status == 3:  # unbounded: nothing printed limits it
-        return sign * np.inf
+        return np.inf
     raise RuntimeError(f"the report's figures as modelled do not hold: {result.message}")  # a bug
 
 
@@ -782,13 +793,7 @@ def disclosed(
     unseen = [k for k in keys if k in hidden or k in cells.latent]
     shown = [k for k in keys if k not in unseen]
     bounds = count_bounds(cells, hidden, unseen)
-    return shown + [k for k in unseen if bounds[k][1] < min_count]
-
-
-def _cost(cells: LinkedCells, hidden: set[Key], key: Key) -> float:
-    """What hiding ``key`` takes from the reader: the counts it hides, with those that
-    cannot be shown without it (a group's size takes its whole column)."""
-    return sum(cells.values[k] for k in _closure(cells, hidden | {key}) - hidden)
+    return shown + [k for k in unseen if bounds[k] < min_count]
 
 
 def _unknown(cells: LinkedCells, hidden: set[Key], key: Key) -> bool:
@@ -796,67 +801,92 @@ def _unknown(cells: LinkedCells, hidden: set[Key], key: Key) -> bool:
     return key in hidden or key in cells.latent
 
 
-def _candidates(cells: LinkedCells, key: Key, hidden: set[Key]) -> list[Key]:
-    """Shown cells that could be hidden to protect ``key``: those of the figures (sums
-    and bounds) it is in, and of those its unknown partners there are in (and theirs,
-    further, until there are some); cheapest first
-    (:func:`_cost`), a zero last."""
-    links = [set(e) for e in cells.equations] + [set(pair) for pair in cells.at_most]
-    near, partners, depth = {key}, {key}, 0
-    while partners:
-        reached = set().union(*(link for link in links if link & partners)) - near
-        near |= reached
-        depth += 1
-        shown = [k for k in near if not _unknown(cells, hidden, k) and k not in cells.fixed]
-        if shown and depth >= 2:
-            break
-        partners = {k for k in reached if _unknown(cells, hidden, k)}
-    return sorted(shown, key=lambda k: (cells.values[k] <= 0, _cost(cells, hidden, k), k))
+def _cheapest_hiding(cells: LinkedCells, key: Key, hidden: set[Key], min_count: int) -> set[Key]:
+    """The cells to hide so that a reader can no longer tell ``key`` is below
+    ``min_count``, at the least cost: a cell costs the people it counts, and one (the
+    fewest people hidden, then the fewest cells), and takes with it what cannot be shown
+    without it (:func:`_closure`).
+
+    A reader cannot tell once a report in which ``key`` is ``min_count`` or more agrees
+    with every figure left printed; the cells to hide are those where that report has to
+    differ from this one. An integer program (HiGHS, through scipy) looks for it: a whole
+    number for each cell, held by :func:`count_bounds`' figures, and for each printed
+    cell whether it is hidden (its printed count, or interval, holding unless it is).
+    """
+    from scipy.optimize import Bounds, milp
+
+    known, ranges = _printed(cells, hidden)
+    shown = {k: (v, v) for k, v in known.items() if k not in cells.fixed} | ranges
+    names = sorted(cells.values)
+    column = {k: i for i, k in enumerate(names)}
+    choice = {k: len(names) + j for j, k in enumerate(sorted(shown))}
+    top = max(*cells.values.values(), min_count)  # none above the studied cases
+    size = len(names) + len(choice)
+    low = np.zeros(size)
+    high = np.concatenate([np.full(len(names), float(top)), np.ones(len(choice))])
+    for k in cells.fixed & known.keys():
+        low[column[k]] = high[column[k]] = known[k]
+    low[column[key]] = min_count
+    cost = np.zeros(size)
+    for k, j in choice.items():
+        cost[j] = cells.values[k] + 1
+    result = milp(
+        cost,
+        constraints=_hiding_figures(cells, shown, column, choice, top),
+        integrality=np.ones(size),
+        bounds=Bounds(low, high),
+    )
+    if result.status != 0:
+        raise RuntimeError(f"disclosure control cannot protect {key}: {result.message}")  # a bug
+    return {k for k, j in choice.items() if result.x[j] > 0.5}
 
 
-def _direct_sources(cells: LinkedCells, key: Key, hidden: set[Key]) -> set[Key]:
-    """For ``key`` and its unknown partners that a reader can work out exactly: the
-    cheapest shown cell of each figure that gives one of them alone (all its other
-    cells shown)."""
-    partners = {k for e in cells.equations if key in e for k in e if _unknown(cells, hidden, k)}
-    bounds = count_bounds(cells, hidden, sorted(partners), lowest=True)
-    sources = set()
-    for cell, (low, high) in bounds.items():
-        if low != high:
-            continue
-        for equation in cells.equations:
-            others = [k for k in equation if k != cell]
-            if cell in equation and not any(_unknown(cells, hidden, k) for k in others):
-                shown = [k for k in others if k not in cells.fixed]
-                if shown:
-                    sources.add(min(shown, key=lambda k: (_cost(cells, hidden, k), k)))
-    return sources
+def _hiding_figures(
+    cells: LinkedCells,
+    shown: dict[Key, tuple[float, float]],
+    column: dict[Key, int],
+    choice: dict[Key, int],
+    top: float,
+) -> LinearConstraint:
+    """The figures :func:`_cheapest_hiding`'s report must agree with, over each cell's
+    count (``column``) and whether a printed cell is hidden (``choice``, 1 if it is):
+    the sums and bounds, each printed count or interval (``shown``) unless its cell is
+    hidden, and a cell hidden where one it needs is."""
+    from scipy.optimize import LinearConstraint
+    from scipy.sparse import coo_array
+
+    entries: list[tuple[int, int, float]] = []
+    lows: list[float] = []
+    highs: list[float] = []
+
+    def figure(coefficients: dict[int, float], low: float, high: float) -> None:
+        entries.extend((len(lows), j, c) for j, c in coefficients.items())
+        lows.append(low)
+        highs.append(high)
+
+    for equation in cells.equations:
+        figure({column[k]: c for k, c in equation.items()}, 0.0, 0.0)
+    for a, b in cells.at_most:
+        figure({column[a]: 1.0, column[b]: -1.0}, -np.inf, 0.0)
+    for k, (low, high) in shown.items():  # x ≥ low·(1 − y), …
+        figure({column[k]: 1.0, choice[k]: low}, low, np.inf)
+        if high < top:  # … x ≤ high + (top − high)·y
+            figure({column[k]: 1.0, choice[k]: high - top}, -np.inf, high)
+    for k, needed in cells.requires.items():
+        for n in needed:
+            if k in choice and n in choice:
+                figure({choice[k]: 1.0, choice[n]: -1.0}, 0.0, np.inf)
+    r, c, v = zip(*entries, strict=True)
+    shape = (len(lows), len(column) + len(choice))
+    return LinearConstraint(coo_array((v, (r, c)), shape=shape), lows, highs)
 
 
-def _protect_one(
-    cells: LinkedCells, key: Key, hidden: set[Key], min_count: int, tries: int
-) -> set[Key]:
-    """The cells to hide next so that a reader can no longer tell ``key`` is small: the
-    cheapest candidate that does it alone (of the ``tries`` cheapest); else a cell of
-    each figure that gives it, or a partner of it, away exactly; else the cheapest."""
-    candidates = _candidates(cells, key, hidden)
-    for candidate in candidates[:tries]:
-        if not disclosed(cells, _closure(cells, hidden | {candidate}), min_count, [key]):
-            return {candidate}
-    sources = _direct_sources(cells, key, hidden)
-    if sources:
-        return sources
-    if not candidates:
-        raise RuntimeError(f"disclosure control cannot protect {key}")  # a bug
-    return {candidates[0]}
-
-
-def link(cells: LinkedCells, hidden: set[Key], min_count: int, tries: int = 6) -> set[Key]:
+def link(cells: LinkedCells, hidden: set[Key], min_count: int) -> set[Key]:
     """Secondary suppression over the whole report: hide more cells until no protected
-    count can be told to be below ``min_count`` from what is printed
-    (:func:`_protect_one` for each count that can). Hiding only ever widens what a
-    reader can tell, so a count found safe stays safe and only the others are looked
-    at again.
+    count can be told to be below ``min_count`` from what is printed (for each count
+    that can, in turn, the cheapest cells that stop it: :func:`_cheapest_hiding`).
+    Hiding only ever widens what a reader can tell, so a count found safe stays safe and
+    only the others are looked at again.
     """
     hidden = _closure(cells, hidden)
     exposed = disclosed(cells, hidden, min_count)
@@ -865,7 +895,7 @@ def link(cells: LinkedCells, hidden: set[Key], min_count: int, tries: int = 6) -
             if not _unknown(cells, hidden, key):  # a small count printed
                 hidden = _closure(cells, hidden | {key})
             elif key in disclosed(cells, hidden, min_count, [key]):
-                more = _protect_one(cells, key, hidden, min_count, tries)
+                more = _cheapest_hiding(cells, key, hidden, min_count)
                 hidden = _closure(cells, hidden | more)
         exposed = disclosed(cells, hidden, min_count, exposed)
     return hidden
