@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import re
 import shutil
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
 from rehabstats.cli import main
 from rehabstats.data.loading import write_csv
+from rehabstats.data.population import derive_cohort
+from rehabstats.data.validation import read_dataset
 from rehabstats.engine.batch import by_column, render_by
-from rehabstats.engine.pipeline import REPORTS_DIR, RenderOptions
+from rehabstats.engine.pipeline import REPORTS_DIR, Kernels, RenderOptions, render_results
 from rehabstats.errors import OptionError, RenderError, ResourceError
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.results import DatasetInfo, compute_results, file_sha256
 
 pytestmark = pytest.mark.render
 
@@ -311,3 +316,35 @@ def test_a_failed_render_leaves_the_folder_as_it_was(two_counties: Path, tmp_pat
         "register.csv",
         "reports",
     ]
+
+
+def _part_report(data: Path, value: str, out: Path, kernels: Kernels | None = None) -> Path:
+    """County ``value``'s report of ``data`` in English HTML, as a ``--by`` worker renders it:
+    on ``kernels`` when given, else on kernels of its own."""
+    typed = read_dataset(data)
+    part = typed[typed["county"] == value]
+    info = DatasetInfo(data.name, len(part), file_sha256(data), part=("county", value))
+    compute = partial(compute_results, derive_cohort(part), info)
+    options = RenderOptions(langs=("en",), formats=("html",))
+    return render_results(compute, out, options, kernels=kernels).out
+
+
+def _as_run(folder: Path) -> str:
+    """What a report's run made: each cell's execution count and outputs, and the HTML,
+    without the run's time."""
+    cells = nbformat.read(folder / "en" / "report.ipynb", as_version=4).cells
+    run = "\n".join(repr((cell.get("execution_count"), cell.get("outputs"))) for cell in cells)
+    made = f"{run}\n{(folder / 'en' / 'report.html').read_text('utf-8')}"
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<time>", made)
+
+
+def test_a_part_on_kept_kernels_is_the_part_on_new_ones(small_csv: Path, tmp_path: Path) -> None:
+    """A worker's second part, on the kernels its first part's notebook ran on, is the
+    report the part gets on kernels of its own: every cell's execution count and output,
+    the HTML and tables.json."""
+    with Kernels(("en",), keep=True) as kernels:
+        _part_report(small_csv, "vastra_gotaland", tmp_path / "first", kernels)
+        kept = _part_report(small_csv, "stockholm", tmp_path / "kept", kernels)
+    alone = _part_report(small_csv, "stockholm", tmp_path / "alone")
+    assert _as_run(kept) == _as_run(alone)
+    assert (kept / "tables.json").read_bytes() == (alone / "tables.json").read_bytes()

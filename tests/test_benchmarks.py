@@ -83,3 +83,4 @@ def test_report_benchmark_measures_render_analysis_and_a_render_by_column() -> N
     assert rows <= _cells(out)
     assert "render / floor:" in out
     assert "--by sex: 2 reports of 2 values" in out
+    assert "--by sex: per report / single render:" in out

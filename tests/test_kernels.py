@@ -1,20 +1,23 @@
-"""Kernels started ahead of the results: preloaded, clean, in their folder, always shut down."""
+"""Kernels started ahead of the results: preloaded, clean, in their folder, always shut
+down; a ``--by`` worker's kept from part to part, as new for each."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import psutil
 import pytest
+from jupyter_client.channels import HBChannel
 
 from rehabstats.data.validation import ContractError
-from rehabstats.engine.pipeline import render_report
-from rehabstats.engine.render import execute_notebook, started_kernel
+from rehabstats.engine.pipeline import Kernels, render_report
+from rehabstats.engine.render import RenderError, execute_notebook, started_kernel
 
 
 def _notebook(path: Path, source: str) -> Path:
@@ -86,3 +89,89 @@ def test_reading_results_imports_no_analysis_machinery() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_a_kept_kernel_runs_each_notebook_as_a_new_kernel_would(tmp_path: Path) -> None:
+    """A ``--by`` worker's kernel, refreshed between parts: nothing of the notebook before
+    (its names, folder, execution count, study settings) is left, on the same process."""
+    study = tmp_path / "study.yaml"
+    dirty = (
+        "import os\n"
+        "from rehabstats.data.dictionary import use_study\n"
+        "left_behind = 1\n"
+        f"use_study({str(study)!r})\n"
+        f"os.chdir({str(tmp_path)!r})\n"
+    )
+    check = (
+        "import os\n"
+        "from rehabstats.data.dictionary import use_study\n"
+        "assert 'left_behind' not in globals(), 'a new namespace'\n"
+        "assert os.getcwd() == expected, os.getcwd()\n"
+        "assert use_study(None) is None, 'no study settings, as in a new kernel'\n"
+    )
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    with Kernels(("sv",), keep=True) as kernels:
+        with kernels.use("sv", first) as kernel:
+            process = kernel.provisioner.process.pid
+            execute_notebook(
+                _notebook(tmp_path / "dirty.ipynb", dirty), {}, first / "out.ipynb", first, kernel
+            )
+        with kernels.use("sv", second) as kernel:
+            assert kernel.provisioner.process.pid == process, "the kept kernel"
+            template = _notebook(tmp_path / "check.ipynb", check)
+            execute_notebook(
+                template, {"expected": str(second)}, second / "out.ipynb", second, kernel
+            )
+    cells = nbformat.read(second / "out.ipynb", as_version=4).cells
+    assert [cell.execution_count for cell in cells] == [1, 2, 3], "counted from 1"
+    assert not _kernels()
+
+
+def test_a_kept_kernel_whose_notebook_failed_is_not_kept(tmp_path: Path) -> None:
+    template = _notebook(tmp_path / "fails.ipynb", "1 / 0")
+    with Kernels(("en",), keep=True) as kernels:
+        with (
+            pytest.raises(RenderError, match="ZeroDivisionError"),
+            kernels.use("en", tmp_path) as kernel,
+        ):
+            execute_notebook(template, {}, tmp_path / "out.ipynb", tmp_path, kernel)
+        assert not _kernels(), "shut down at once, not kept for the next part"
+
+
+def test_notebook_after_notebook_on_one_kernel_leaves_no_client_open(tmp_path: Path) -> None:
+    """papermill leaves its client on a kernel it was handed open (its heartbeat thread
+    running); execute_notebook closes it."""
+    template = _notebook(tmp_path / "pass.ipynb", "pass")
+    with started_kernel(tmp_path) as kernel:
+        for run in range(3):
+            execute_notebook(template, {}, tmp_path / f"run{run}.ipynb", tmp_path, kernel)
+            assert not [t for t in threading.enumerate() if isinstance(t, HBChannel)], run
+
+
+def test_a_worker_s_kept_kernels_stop_when_it_exits() -> None:
+    """A ``--by`` worker process starts a kernel per language; its exit shuts them down."""
+    script = (
+        "import psutil\n"
+        "from rehabstats.engine.batch import _start_worker\n"
+        "_start_worker(('sv', 'en'))\n"
+        "print(' '.join(str(p.pid) for p in psutil.Process().children()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+    running = [pid for pid in pids if psutil.pid_exists(pid)]
+    assert [p for p in running if psutil.Process(p).status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_a_kernel_listens_on_sockets_of_its_own_that_go_with_it(tmp_path: Path) -> None:
+    """Unix sockets, not TCP ports another kernel starting at the same moment could take."""
+    template = _notebook(tmp_path / "pass.ipynb", "pass")
+    with started_kernel(tmp_path) as kernel:
+        execute_notebook(template, {}, tmp_path / "out.ipynb", tmp_path, kernel)
+        assert kernel.transport == "ipc"
+        sockets = list(Path(kernel.ip).parent.glob(f"{Path(kernel.ip).name}-*"))
+        assert len(sockets) == 5, "shell, iopub, stdin, control and heartbeat"
+    assert not [path for path in sockets if path.exists()]

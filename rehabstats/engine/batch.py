@@ -2,7 +2,9 @@
 
 ``rehabstats render DATA --by county`` validates the file once, splits the register
 extract by the column's values and renders each part as a full report in its own
-folder (``OUT/<value>/``), on as many processes as the machine has cores. The column
+folder (``OUT/<value>/``), on as many processes as the machine has cores, each of which
+keeps a kernel per language from part to part (:class:`~rehabstats.engine.pipeline.Kernels`,
+refreshed before each part's notebook) rather than starting two for every part. The column
 may be named by its name or its Swedish or English label, in any case (``Län``,
 ``County``). A column that is not a category of the data dictionary, a column of which
 the data have one value only, and a column none of whose values has cases in every
@@ -19,6 +21,8 @@ executed notebooks go to ``OUT.failed/<value>/``.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import html
 import multiprocessing
 import os
@@ -36,6 +40,7 @@ from rehabstats.data.population import GROUPS, EmptyGroupsError, derive_cohort
 from rehabstats.data.validation import read_dataset
 from rehabstats.engine.pipeline import (
     STEM,
+    Kernels,
     Progress,
     RenderOptions,
     render_results,
@@ -50,6 +55,8 @@ from rehabstats.reporting.results import DatasetInfo, compute_results, file_sha2
 
 # What a column that is not a category holds, to say why it cannot split the data.
 _KINDS = {"string": "an identifier", "date": "a date", "integer": "a number", "boolean": "a yes/no"}
+# In a worker process: the kernels it keeps for the parts it renders (_start_worker).
+_worker_kernels: Kernels | None = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +76,24 @@ class PartOutcome:
     empty_groups: tuple[str, ...] = ()
 
 
+def _start_worker(langs: tuple[str, ...]) -> None:
+    """Start a worker process's kernels, one per language, kept for every part it renders.
+
+    At the worker's exit they are shut down and, the parts written, what the worker made
+    is frozen, so that its interpreter's exit does not search it for cycles (a second,
+    which the run would wait for: see :func:`rehabstats.cli.main`).
+    """
+    global _worker_kernels
+    _worker_kernels = Kernels(langs, keep=True)
+    atexit.register(gc.freeze)  # runs last: handlers run in the reverse order
+    atexit.register(_worker_kernels.close)
+
+
 def _render_part(
     part: pd.DataFrame, dataset: DatasetInfo, value: str, out: Path, options: RenderOptions
 ) -> PartOutcome:
-    """Analyse and render one part; a part without a study group is reported, not raised.
+    """Analyse and render one part, on the worker's kernels; a part without a study group
+    is reported, not raised.
 
     The whole file has passed validation, so a missing group is the only refusal a part
     can meet.
@@ -82,7 +103,8 @@ def _render_part(
     except EmptyGroupsError as refusal:
         problem = "; ".join(p.rule for p in refusal.report.problems)
         return PartOutcome(value, len(part), None, problem, refusal.groups)
-    render_results(partial(compute_results, cohort, dataset), out, options)
+    compute = partial(compute_results, cohort, dataset)
+    render_results(compute, out, options, kernels=_worker_kernels)
     return PartOutcome(value, len(part), out)
 
 
@@ -235,14 +257,22 @@ def _render_parts(
 ) -> list[PartOutcome]:
     """Render each value's part into ``staging/<value>/``, in parallel, in any order.
 
-    ``progress`` is told of each part as it finishes. The first render that fails
-    cancels the parts not yet started and is raised once the running ones are done.
+    The largest parts are handed out first, so that the last to finish is a small one
+    and no core waits long for it. ``progress`` is told of each part as it finishes. The
+    first render that fails cancels the parts not yet started and is raised once the
+    running ones are done.
     """
     context = multiprocessing.get_context("spawn")  # kernels and threads start clean
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count(),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(options.langs,),
+    ) as pool:
         futures = {}
-        for value in values:
-            part = typed[typed[spec.name] == value]
+        parts = {value: typed[typed[spec.name] == value] for value in values}
+        for value in sorted(values, key=lambda value: len(parts[value]), reverse=True):
+            part = parts[value]
             info = replace(dataset, rows=len(part), part=(spec.name, value))
             future = pool.submit(_render_part, part, info, value, staging / value, options)
             futures[future] = value

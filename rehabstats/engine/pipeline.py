@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,12 +25,15 @@ from rehabstats.data.dictionary import load_dictionary, study_settings
 from rehabstats.engine import DEFAULT_FORMATS
 from rehabstats.engine.render import (
     REFERENCE_DOCX,
+    Kernel,
     check_engine,
     check_formats,
     execute_notebook,
+    refresh_kernel,
     render_notebook,
     set_front_matter,
-    started_kernel,
+    start_kernel,
+    stop_kernel,
 )
 from rehabstats.errors import OptionError, RenderError
 from rehabstats.reporting import formatting as fmt
@@ -48,6 +52,9 @@ NOTEBOOK = "report.ipynb"
 COMPARISON_CELL = 'doc.chapter("comparison")'
 # What the notebook's first cell imports: its kernel imports them while it waits.
 NOTEBOOK_IMPORTS = ("IPython.display", "rehabstats.reporting.document")
+# What the notebook sets in the modules it imports, set back as a new kernel has it: the
+# study settings (ReportDocument.open applies a project's). See Kernels.
+NOTEBOOK_STATE = "from rehabstats.data.dictionary import use_study\nuse_study(None)"
 STEM = "report"
 
 Progress = Callable[[str], None]
@@ -78,23 +85,78 @@ def _check_languages(langs: Sequence[str], project: Project) -> None:
         Glossary.of(project, lang)
 
 
+class Kernels:
+    """The kernels a render's notebooks run on, one per language, started when made.
+
+    Starting a kernel and importing the notebook's modules takes seconds, which the
+    kernels spend while the job computes the results. A render makes its own, before
+    it computes anything, and shuts each down as soon as its notebook has run. A
+    ``--by`` worker makes them once and keeps them (``keep``): each runs one part's
+    notebook after another, refreshed before each (:func:`refresh_kernel`: a new
+    namespace, history and execution count, the part's folder, and
+    :data:`NOTEBOOK_STATE`), so that a part's notebook runs as on a new kernel without
+    the seconds of starting one. Every part runs the same notebook, which sets what it
+    sets in the modules again. A kernel whose notebook failed is shut down, not kept.
+    """
+
+    def __init__(self, langs: Sequence[str], keep: bool = False) -> None:
+        self.keep = keep
+        self._idle: dict[str, Kernel] = {}
+        try:
+            for lang in langs:
+                self._idle[lang] = start_kernel(preload=NOTEBOOK_IMPORTS)
+        except BaseException:
+            self.close()
+            raise
+
+    @contextmanager
+    def use(self, lang: str, cwd: Path) -> Iterator[Kernel]:
+        """The language's kernel (a new one if it has none), fresh, in the folder ``cwd``."""
+        kernel = self._idle.pop(lang, None)
+        if kernel is None:
+            kernel = start_kernel(cwd, NOTEBOOK_IMPORTS)
+        kept = False
+        try:
+            refresh_kernel(kernel, cwd, NOTEBOOK_STATE)
+            yield kernel
+            kept = self.keep
+        finally:
+            if kept:
+                self._idle[lang] = kernel
+            else:
+                stop_kernel(kernel)
+
+    def close(self) -> None:
+        """Shut down the kernels not in use."""
+        while self._idle:
+            stop_kernel(self._idle.popitem()[1])
+
+    def __enter__(self) -> Kernels:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 def _render_language(
     results_ready: Future[tuple[Path, str]],
     lang: str,
     staging: Path,
     edition: dict,
     options: RenderOptions,
+    kernels: Kernels,
 ) -> tuple[Path, dict[str, Path]]:
-    """Start a kernel, wait for the results, execute the notebook for one language, render.
+    """Take the language's kernel, wait for the results, execute its notebook, render.
 
-    The kernel starts, and imports the report's modules, while the results are being
-    computed; it is shut down as soon as the notebook has run (or the results failed).
+    The kernel, started before the results were computed, is refreshed in the
+    language's folder while they are; it is given back (kept or shut down, see
+    :class:`Kernels`) as soon as the notebook has run, or the results failed.
     ``results_ready`` gives the stored results and the data file's SHA-256, which
     decides whether the edition's note on its data applies.
     """
     work = staging / lang
     work.mkdir(parents=True)
-    with started_kernel(work, preload=NOTEBOOK_IMPORTS) as kernel:
+    with kernels.use(lang, work) as kernel:
         results, data_sha256 = results_ready.result()
         edition_lang = edition_for(edition, lang, data_sha256)
         notebook = execute_notebook(
@@ -218,24 +280,34 @@ def render_results(
     out: Path,
     options: RenderOptions,
     progress: Progress = lambda _: None,
+    kernels: Kernels | None = None,
 ) -> RenderedReport:
     """Render the results that ``compute`` returns into ``out``.
 
-    One thread per language starts its kernel while ``compute`` runs, so that starting
-    Jupyter and importing pandas and matplotlib overlap the analysis; each then
-    executes the notebook and renders it. Disclosure control (``options.min_count``) is
-    applied once, before anything is written. The project's study settings apply
-    throughout (the categories they add are the data contract's).
+    The kernels start before ``compute`` runs, or imports what it needs, so that
+    starting Jupyter and importing pandas and matplotlib overlap the analysis: the
+    render's own, unless ``kernels`` are given (a ``--by`` worker's). One thread per
+    language then executes the notebook on its kernel and renders it. Disclosure
+    control (``options.min_count``) is applied once, before anything is written. The
+    project's study settings apply throughout (the categories they add are the data
+    contract's).
     """
     options.check()
-    with study_settings(options.project.settings):
-        return _render_checked(compute, Path(out).resolve(), options, progress)
+    with (
+        Kernels(options.langs) if kernels is None else nullcontext(kernels) as started,
+        study_settings(options.project.settings),
+    ):
+        return _render_checked(compute, Path(out).resolve(), options, progress, started)
 
 
 def _render_checked(
-    compute: Callable[[], Results], out: Path, options: RenderOptions, progress: Progress
+    compute: Callable[[], Results],
+    out: Path,
+    options: RenderOptions,
+    progress: Progress,
+    kernels: Kernels,
 ) -> RenderedReport:
-    """:func:`render_results`, once the options are checked."""
+    """:func:`render_results`, once the options are checked and the kernels started."""
     edition = load_edition(options.edition_file, options.langs)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(out)
@@ -244,7 +316,9 @@ def _render_checked(
     try:
         with ThreadPoolExecutor(max_workers=len(options.langs)) as pool:
             futures = {
-                lang: pool.submit(_render_language, results_ready, lang, staging, edition, options)
+                lang: pool.submit(
+                    _render_language, results_ready, lang, staging, edition, options, kernels
+                )
                 for lang in options.langs
             }
             try:

@@ -34,24 +34,29 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-import papermill
-import pypandoc
-import typst
 import yaml
+from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbconvert import MarkdownExporter
 
 from rehabstats.engine import FORMATS
 from rehabstats.engine.fonts import SANS, SERIF, font_files
 from rehabstats.errors import OptionError, RenderError, ResourceError
 from rehabstats.reporting.formatting import LOCALES, markdown_literal
+
+if TYPE_CHECKING:
+    import nbformat
+    import typst
+
+# papermill, nbconvert, nbformat, pypandoc and typst take seconds to import together: each is
+# imported where it is used, so that a render starts its kernels first (engine.pipeline).
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Word's styles (fonts, headings, tables, notes); tools/reference_docx.py builds it.
@@ -66,6 +71,8 @@ REPORT_MIMETYPES = ("text/markdown", "image/png", "image/jpeg", "image/svg+xml")
 # visible title comes from a `.diagram-title` div.
 PANDOC_FROM = "markdown-implicit_figures"
 KERNEL = "python3"
+# Seconds a kernel may take to start or to refresh (papermill's own start timeout).
+KERNEL_TIMEOUT = 60
 # The PDF's standards: PDF/UA-1 (accessible: tagged, every figure with alt text, the
 # document's language and title) and PDF/A-2a (archivable, with the same tags). Typst
 # checks each while it compiles and refuses a document that breaks one.
@@ -78,28 +85,118 @@ def _cell_summary(source: str) -> str:
     return lines[0] if lines else ""
 
 
-@contextmanager
-def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[AsyncKernelManager]:
-    """A Python kernel started in `cwd` that imports the modules `preload`; shut down after.
+class Kernel(AsyncKernelManager):
+    """A Python kernel's manager that closes the clients opened on it.
 
-    Starting a kernel and importing pandas and matplotlib takes seconds. A kernel
-    started before the results are computed does that at the same time, and
-    :func:`execute_notebook` then runs the notebook on it. The imports leave no names
-    behind, so the notebook's namespace is still only what its own cells make it.
-    Call it, and run the notebook, from the same thread: the kernel manager belongs to
-    that thread's event loop.
+    papermill opens a client on a kernel it is handed (sockets and a heartbeat thread)
+    and leaves it open, which it may, as it leaves the kernel running: a kernel that
+    runs one notebook after another would gather them. :func:`execute_notebook` closes
+    them when its notebook has run.
     """
-    manager = AsyncKernelManager(kernel_name=KERNEL)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._opened: list[KernelClient] = []
+
+    def client(self, **kwargs: object) -> KernelClient:
+        """A client of this kernel, remembered so that it can be closed."""
+        client = super().client(**kwargs)
+        self._opened.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close every client opened on this kernel since the last call."""
+        while self._opened:
+            self._opened.pop().stop_channels()
+
+
+def start_kernel(cwd: Path | None = None, preload: Sequence[str] = ()) -> Kernel:
+    """A Python kernel, started in `cwd` (None: this process's folder), that imports `preload`.
+
+    Starting a kernel and importing pandas and matplotlib takes seconds: this returns as
+    soon as the kernel's process is launched, and the kernel does that meanwhile, while
+    the results are computed; :func:`execute_notebook` then waits for it and runs the
+    notebook on it. The imports leave no names behind, so the notebook's namespace is
+    still only what its own cells make it. One thread at a time may use the kernel.
+    """
+    kernel = Kernel(kernel_name=KERNEL, **_sockets())
     roots = sorted({name.split(".")[0] for name in preload})
     imports = [f"import {', '.join(preload)}", f"del {', '.join(roots)}"] if preload else []
     arguments = [f"--IPKernelApp.exec_lines={line}" for line in imports]
     # The history file nbclient gives the kernels it starts: none on disk.
     arguments.append("--HistoryManager.hist_file=:memory:")
-    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
+    run_sync(kernel.start_kernel)(cwd=str(cwd or Path.cwd()), extra_arguments=arguments)
+    return kernel
+
+
+def _sockets() -> dict[str, str]:
+    """How a new kernel is reached: by Unix sockets of its own, named by a random prefix
+    in the temporary folder (removed when it stops), where the system has them.
+
+    Over TCP, jupyter_client picks ports that are free when it looks, and a kernel
+    started at the same moment (a ``--by`` run starts several, and so may anything else
+    on the machine) can take one before this kernel binds it, which kills the kernel.
+    """
+    if os.name == "nt":
+        return {}
+    prefix = Path(tempfile.gettempdir()) / f"rehabstats-kernel-{uuid.uuid4().hex[:12]}"
+    return {"transport": "ipc", "ip": str(prefix)}
+
+
+def stop_kernel(kernel: Kernel) -> None:
+    """Stop `kernel` at once: its notebooks are written, it holds nothing to save."""
+    kernel.close_clients()
+    run_sync(kernel.shutdown_kernel)(now=True)
+
+
+@contextmanager
+def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[Kernel]:
+    """:func:`start_kernel` for the block, stopped after it."""
+    kernel = start_kernel(cwd, preload)
     try:
-        yield manager
+        yield kernel
     finally:
-        run_sync(manager.shutdown_kernel)(now=True)
+        stop_kernel(kernel)
+
+
+def refresh_kernel(kernel: Kernel, cwd: Path, state: str = "") -> None:
+    """Make `kernel`, which may have run notebooks, a new kernel's equal in the folder `cwd`.
+
+    IPython's reset with a new session empties the namespace, the input and output
+    history and the values displayed, and counts executions from 1 again, as a new
+    kernel does; `state` is code that sets back what the notebooks change in the
+    modules they import (for the report: the study settings). The modules stay
+    imported, which is what makes a kept kernel cheap: a notebook whose cells changed
+    other state of the process (a library's options) would find it changed. The code
+    runs silently: it shows in no notebook and is not counted. A kernel that cannot be
+    refreshed raises RenderError.
+    """
+    code = "\n".join(
+        [f"import os\nos.chdir({str(cwd)!r})", state, "get_ipython().reset(new_session=True)"]
+    )
+    content = run_sync(_run_silently)(kernel, code)
+    if content["status"] != "ok":
+        problem = f"{content.get('ename')}: {content.get('evalue')}"
+        raise RenderError(f"the notebook's kernel could not be made ready in {cwd}: {problem}")
+
+
+async def _run_silently(kernel: Kernel, code: str) -> dict:
+    """Run `code` on `kernel` without output or history; the content of the kernel's reply."""
+    client = kernel.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=KERNEL_TIMEOUT)
+        reply = await client.execute_interactive(
+            code,
+            silent=True,
+            store_history=False,
+            allow_stdin=False,
+            timeout=KERNEL_TIMEOUT,
+            output_hook=lambda _message: None,
+        )
+    finally:
+        kernel.close_clients()
+    return reply["content"]
 
 
 def execute_notebook(
@@ -107,11 +204,11 @@ def execute_notebook(
     parameters: dict,
     output: Path,
     cwd: Path,
-    kernel: AsyncKernelManager | None = None,
+    kernel: Kernel | None = None,
 ) -> Path:
     """Run `template` with `parameters` via papermill and write the result to `output`.
 
-    The notebook runs on `kernel` (see :func:`started_kernel`) when one is given, else
+    The notebook runs on `kernel` (see :func:`start_kernel`) when one is given, else
     on a kernel of its own started in `cwd`. The kernel is started in its folder
     rather than papermill's ``cwd``, which changes the whole process's folder and so
     is not safe with one language per thread. Parameter names the notebook does not
@@ -122,6 +219,8 @@ def execute_notebook(
     before and after every cell: those two writes per cell cost more than most cells
     (benchmarks/README.md).
     """
+    import papermill
+
     known = papermill.inspect_notebook(str(template))
     unknown = sorted(set(parameters) - set(known))
     if unknown:
@@ -147,6 +246,8 @@ def execute_notebook(
             f"with {exc.ename}: {exc.evalue}",
             notebook=output,
         ) from exc
+    finally:
+        kernel.close_clients()
     return output
 
 
@@ -158,6 +259,8 @@ def set_front_matter(notebook_path: Path, metadata: dict) -> None:
     metadata at the top of the document. The values are written as given; the
     built-in engine prints each string as text (see :func:`_literal_front_matter`).
     """
+    import nbformat
+
     nb = nbformat.read(notebook_path, as_version=4)
     cell = _front_matter_cell(metadata)
     if _has_front_matter(nb):
@@ -175,6 +278,8 @@ def _has_front_matter(nb: nbformat.NotebookNode) -> bool:
 
 def _front_matter_cell(metadata: dict) -> nbformat.NotebookNode:
     """A raw cell holding `metadata` as a YAML block."""
+    import nbformat
+
     text = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)
     return nbformat.v4.new_raw_cell(f"---\n{text}---")
 
@@ -263,6 +368,9 @@ def _export_markdown(executed: Path, build: Path) -> Path:
     Inline image outputs are written next to the markdown file, which is why `build` is
     on pandoc's resource path.
     """
+    import nbformat
+    from nbconvert import MarkdownExporter
+
     nb = nbformat.read(executed, as_version=4)
     _literal_front_matter(nb)
     for cell in nb.cells:
@@ -283,6 +391,8 @@ def _report_output(output: dict) -> dict | None:
     Dropping e.g. ``text/html`` next to ``text/markdown`` makes nbconvert pick the
     markdown representation, which pandoc can turn into both HTML and Typst.
     """
+    import nbformat
+
     data = {k: v for k, v in output.get("data", {}).items() if k in REPORT_MIMETYPES}
     return nbformat.from_dict({**output, "data": data}) if data else None
 
@@ -448,6 +558,8 @@ def _svg_as_png(svg: Path, stem: Path, fonts: Path) -> Path:
     (:func:`_font_folder`); the page is the image's size. Warnings are fatal, as in
     :func:`_typst`.
     """
+    import typst
+
     shutil.copyfile(svg, stem.with_suffix(".svg"))
     source = stem.with_suffix(".typ")
     source.write_text(
@@ -482,6 +594,8 @@ def _typst(source: Path, target: Path) -> None:
     as pandoc's are: Typst warns when, e.g., a font family is unknown and it would silently
     set another.
     """
+    import typst
+
     fonts = _font_folder(source.parent / "fonts")
     try:
         _, warnings = typst.compile_with_warnings(
@@ -550,6 +664,8 @@ def bundled_pandoc() -> str:
     language's thread could pick either. The path is found once, in the package's own
     folder, so every render runs the pandoc the project pins.
     """
+    import pypandoc
+
     name = "pandoc.exe" if os.name == "nt" else "pandoc"
     path = Path(pypandoc.__file__).parent / "files" / name
     if not (path.is_file() and os.access(path, os.X_OK)):
@@ -577,6 +693,8 @@ def _render_quarto(
         "pdf": ["--to", "typst"],
         "docx": ["--to", "docx", "-M", f"reference-doc:{Path(reference_docx).resolve()}"],
     }
+    import nbformat
+
     nb = nbformat.read(executed, as_version=4)
     _literal_front_matter(nb)
     literal = executed.with_name(f"{executed.stem}-literal.ipynb")
