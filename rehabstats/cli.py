@@ -23,6 +23,7 @@ from rehabstats.reporting.languages import LANGUAGES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_DATA = 0, 1, 2
 DATA_HELP = "register extract: CSV, Parquet, Excel, Stata, SPSS or SAS"
+PREVIEW_PORT = 8765
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -104,6 +105,21 @@ def _render(args: argparse.Namespace) -> int:
     print(f"tables: {report.tables_json}, {report.tables_xlsx}")
     if warning := cover_warning(args.data, args.edition, args.lang):
         print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from rehabstats.engine.pipeline import RenderOptions
+    from rehabstats.engine.preview import preview
+
+    options = RenderOptions(
+        langs=(args.lang,),
+        formats=("html",),
+        edition_path=args.edition,
+        reports_dir=args.project.root,
+        min_count=args.min_count,
+    )
+    preview(args.data, options, port=args.port)
     return EXIT_OK
 
 
@@ -281,6 +297,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_min_count(p)
     _add_project(p)
     p.set_defaults(run=_render)
+
+    p = sub.add_parser(
+        "preview",
+        help="see the report in the browser while editing it: one language's HTML, rendered "
+        "again when the prose, labels, edition or data change",
+    )
+    p.add_argument("data", type=Path, help=DATA_HELP)
+    p.add_argument("--lang", default=LANGUAGES[0], choices=LANGUAGES, help="default: %(default)s")
+    p.add_argument(
+        "--edition",
+        type=Path,
+        help="edition metadata (default: the project's edition.yaml, else rehabstats' own)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=PREVIEW_PORT,
+        help="port on 127.0.0.1 to serve it on (default: %(default)s; 0: any free one)",
+    )
+    _add_min_count(p)
+    _add_project(p)
+    p.set_defaults(run=_preview)
 
     p = sub.add_parser("dictionary", help="write the data dictionary as Markdown")
     p.add_argument("--out", type=Path, help="file to write (default: standard output)")

@@ -3,10 +3,12 @@ and never a number from a computation that any of them would change."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,7 @@ import pytest
 import rehabstats
 from rehabstats.engine import cache
 from rehabstats.engine.cache import cached_analyse, results_key
+from rehabstats.engine.pipeline import render_report
 from rehabstats.reporting.export import tables_document
 from rehabstats.reporting.results import Results, analyse, file_sha256
 
@@ -106,3 +109,17 @@ def test_only_the_most_recent_results_are_kept(folder, data, monkeypatch) -> Non
         frame.iloc[:-dropped].to_csv(data, index=False)
         cached_analyse(data, analyse_file=counting)
     assert len(list(folder.glob("*.pickle"))) == 2 and counting.calls == 3
+
+
+def test_render_takes_the_results_from_the_cache(folder, data, tmp_path) -> None:
+    """A render of data the cache has shows the cached results: here a stand-in whose
+    file name marks it, so that only a read from the cache can put it in the report."""
+    marked = analyse(data)
+    marked = replace(marked, dataset=replace(marked.dataset, name="from-the-cache.csv"))
+    key = cache.results_key(file_sha256(data), None)
+    folder.mkdir(mode=0o700)
+    marked.save(folder / f"{key}.pickle")
+    report = render_report(data, tmp_path / "out", langs=["en"], formats=["html"])
+    assert "from-the-cache.csv" in report.documents["en"]["html"].read_text(encoding="utf-8")
+    document = json.loads(report.tables_json.read_text(encoding="utf-8"))
+    assert document["about"]["data_file"] == "from-the-cache.csv"

@@ -227,7 +227,7 @@ def no_analysis(monkeypatch) -> None:
     def analyse(*_, **__):
         raise AssertionError("the analysis ran")
 
-    monkeypatch.setattr(rehabstats.engine.pipeline, "analyse", analyse)
+    monkeypatch.setattr(rehabstats.engine.pipeline, "cached_analyse", analyse)
     monkeypatch.setattr(rehabstats.engine.batch, "read_dataset", analyse)
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -178,3 +181,29 @@ def test_the_page_without_a_report_and_its_error_are_in_the_reports_language(tmp
     messages = Glossary.load(PACKAGE_CONTENT / "glossary", "en")["preview"]
     assert '<html lang="en"' in page and messages["waiting"] in page and messages["error"] in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_command_serves_until_interrupted_and_refuses_a_port_in_use(tmp_path) -> None:
+    """``rehabstats preview``: the address on the terminal, the page there, Ctrl-C ends it
+    cleanly (exit 0); a second preview on the same port is refused with its reason."""
+    command = [sys.executable, "-m", "rehabstats", "preview", str(DEFAULT_DATA), "--lang", "en"]
+    running = subprocess.Popen(
+        [*command, "--port", "0"], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        line = running.stderr.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/) ", line).group(1)
+        deadline = time.monotonic() + WAIT
+        while json.load(urllib.request.urlopen(url + "__version"))["version"] == 0:
+            assert time.monotonic() < deadline and running.poll() is None
+            time.sleep(0.2)
+        assert '<html lang="en"' in urllib.request.urlopen(url).read().decode("utf-8")
+        port = url.rsplit(":", 1)[1].strip("/")
+        taken = subprocess.run(
+            [*command, "--port", port], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+        assert taken.returncode == 2 and f"--port {port}: cannot serve" in taken.stderr
+        running.send_signal(signal.SIGINT)
+        assert running.wait(timeout=60) == 0
+    finally:
+        running.kill()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rehabstats.data.dictionary import load_dictionary, study_settings
 from rehabstats.engine import DEFAULT_FORMATS
+from rehabstats.engine.cache import cached_analyse
 from rehabstats.engine.render import (
     REFERENCE_DOCX,
     Kernel,
@@ -42,7 +43,7 @@ from rehabstats.reporting.edition import edition_for, front_matter, load_edition
 from rehabstats.reporting.export import tables_document, write_exports
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import PACKAGE_CONTENT, Project
-from rehabstats.reporting.results import Results, analyse
+from rehabstats.reporting.results import Results
 from rehabstats.stats.disclosure import DEFAULT_MIN_COUNT, protect
 
 # The default report content: reports/ in a checkout, package data in a wheel.
@@ -376,7 +377,8 @@ def render_report(
 ) -> RenderedReport:
     """Render the report of a data file into a folder: ``rehabstats render`` in Python.
 
-    The data are analysed once; the export and one document per language and format
+    The data are analysed once, or not at all when the results cache has them
+    (:mod:`rehabstats.engine.cache`); the export and one document per language and format
     are written into a staging folder that replaces ``out`` only when all of it
     succeeded (see the module doc).
 
@@ -455,4 +457,5 @@ def render_report(
         min_count,
         previous=None if previous is None else Path(previous),
     )
-    return render_results(lambda: analyse(data), out, options, progress)
+    settings = options.project.settings
+    return render_results(lambda: cached_analyse(data, settings), out, options, progress)

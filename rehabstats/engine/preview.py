@@ -26,22 +26,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from rehabstats.data.dictionary import study_settings
 from rehabstats.engine.cache import cached_analyse
-from rehabstats.engine.pipeline import NOTEBOOK, NOTEBOOK_IMPORTS, STEM, RenderOptions
-from rehabstats.engine.render import (
-    TEMPLATES,
-    execute_notebook,
-    render_notebook,
-    set_front_matter,
-    started_kernel,
-)
-from rehabstats.errors import RehabstatsError
+from rehabstats.engine.pipeline import NOTEBOOK, STEM, Kernels, RenderOptions
+from rehabstats.engine.render import TEMPLATES, execute_notebook, render_notebook, set_front_matter
+from rehabstats.errors import OptionError, RehabstatsError
 from rehabstats.reporting.edition import edition_for, front_matter, load_edition
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import PACKAGE_CONTENT
@@ -146,12 +139,12 @@ class Preview:
 
     # --- one render ----------------------------------------------------------------------
 
-    def render(self, kernel: object, changed: set[Path]) -> None:
+    def render(self, kernels: Kernels, changed: set[Path]) -> None:
         """Render the page again after ``changed``; on a failure keep the last page and
         show the error."""
         started = time.perf_counter()
         try:
-            page = self._render_page(kernel, changed)
+            page = self._render_page(kernels, changed)
         except RehabstatsError as error:
             self.state.update(error=str(error))
             self.log(f"error: {error}")
@@ -159,8 +152,9 @@ class Preview:
         self.state.update(page=page)
         self.log(f"rendered in {time.perf_counter() - started:.1f} s")
 
-    def _render_page(self, kernel: object, changed: set[Path]) -> str:
-        """The report's HTML, the results computed again only if they must be."""
+    def _render_page(self, kernels: Kernels, changed: set[Path]) -> str:
+        """The report's HTML, the results computed again only if they must be, the
+        notebook run on the kept kernel made fresh (:class:`Kernels`)."""
         self.options.check()
         work = self.folder / "work"
         with study_settings(self.options.project.settings):
@@ -175,19 +169,20 @@ class Preview:
                 self._results, self._data_sha256 = work / "results.pkl", results.dataset.sha256
             edition = load_edition(self.options.edition_file, [self.lang])
             edition_lang = edition_for(edition, self.lang, self._data_sha256)
-            notebook = execute_notebook(
-                self.options.project.find(NOTEBOOK),
-                {
-                    "results": str(self._results),
-                    "lang": self.lang,
-                    "reports_dir": str(self.options.project.content_dir),
-                    "figures_dir": str(work / "figures"),
-                    "edition": edition_lang,
-                },
-                output=work / NOTEBOOK,
-                cwd=work,
-                kernel=kernel,
-            )
+            with kernels.use(self.lang, work) as kernel:
+                notebook = execute_notebook(
+                    self.options.project.find(NOTEBOOK),
+                    {
+                        "results": str(self._results),
+                        "lang": self.lang,
+                        "reports_dir": str(self.options.project.content_dir),
+                        "figures_dir": str(work / "figures"),
+                        "edition": edition_lang,
+                    },
+                    output=work / NOTEBOOK,
+                    cwd=work,
+                    kernel=kernel,
+                )
             glossary = Glossary.of(self.options.project, self.lang)
             set_front_matter(notebook, front_matter(edition_lang, glossary))
             files = render_notebook(notebook, work / "html", STEM, ["html"])
@@ -218,7 +213,13 @@ class Preview:
 
     def serve(self, port: int = 0) -> ThreadingHTTPServer:
         """A server on the loopback address (``port`` 0: any free one), in a thread."""
-        server = ThreadingHTTPServer((LOOPBACK, port), _handler(self))
+        try:
+            server = ThreadingHTTPServer((LOOPBACK, port), _handler(self))
+        except OSError as error:
+            raise OptionError(
+                f"--port {port}: cannot serve on {LOOPBACK} ({error.strerror}); give another "
+                "port, or --port 0 for any free one"
+            ) from error
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
 
@@ -228,12 +229,11 @@ class Preview:
         self.folder.mkdir(parents=True, exist_ok=True)
         server = self.serve(port)
         try:
-            with ExitStack() as stack:
-                kernel = stack.enter_context(started_kernel(self.folder, preload=NOTEBOOK_IMPORTS))
+            with Kernels([self.lang], keep=True) as kernels:
                 address = f"http://{LOOPBACK}:{server.server_address[1]}/"
                 (ready or self.log)(address)
                 for changed in self._changes(stop):
-                    self.render(kernel, changed)
+                    self.render(kernels, changed)
         finally:
             server.shutdown()
             server.server_close()

@@ -24,7 +24,7 @@ async function main() {
   try {
     const page = await browser.newPage();
     let reloads = 0;
-    page.on('load', () => { reloads += 1; });
+    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) reloads += 1; });
     await page.goto(url, { waitUntil: 'load' });
     reloads = 0;
     process.stdout.write('ready\n');
