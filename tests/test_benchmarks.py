@@ -84,3 +84,9 @@ def test_report_benchmark_measures_render_analysis_and_a_render_by_column() -> N
     assert "render / floor:" in out
     assert "--by sex: 2 reports of 2 values" in out
     assert "--by sex: per report / single render:" in out
+
+
+def test_preview_benchmark_times_an_edit_against_the_floor() -> None:
+    out = _run("bench_preview.py", "--edits", "1")
+    assert {"floor (empty notebook, new kernel, HTML)", "wall s"} <= _cells(out)
+    assert "edit / floor:" in out and "(target 1.5x)" in out
