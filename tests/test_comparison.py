@@ -461,7 +461,8 @@ def test_a_project_notebook_without_the_comparison_cell_is_refused(
     assert main(["new", str(tmp_path / "project")]) == 0
     notebook = tmp_path / "project" / "report.ipynb"
     source = json.loads(notebook.read_text())
-    source["cells"] = [c for c in source["cells"] if 'doc.chapter("comparison")' not in "".join(c["source"])]
+    cell = 'doc.chapter("comparison")'
+    source["cells"] = [c for c in source["cells"] if cell not in "".join(c["source"])]
     notebook.write_text(json.dumps(source))
     err = _refused(
         capsys,
