@@ -125,7 +125,8 @@ def _imported_modules(paths: list[Path]) -> set[str]:
 def _third_party(modules: set[str]) -> dict[str, str]:
     """Module → distribution, for modules that are neither stdlib nor the project's own."""
     homes = metadata.packages_distributions()
-    own = {"rehabstats", "tests", "tools", "common"}
+    benchmarks = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}  # import each other
+    own = {"rehabstats", "tests", "tools", *benchmarks}
     return {m: _normalised(homes[m][0]) for m in modules - set(sys.stdlib_module_names) - own}
 
 
