@@ -222,6 +222,14 @@ def _add_min_count(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_edition(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--edition",
+        type=Path,
+        help="edition metadata (default: the project's edition.yaml, else rehabstats' own)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
     parser = argparse.ArgumentParser(prog="rehabstats", description=__doc__.splitlines()[0])
@@ -267,11 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FORMATS,
         help=f"any of {', '.join(FORMATS)} (Word); default: {' '.join(DEFAULT_FORMATS)}",
     )
-    p.add_argument(
-        "--edition",
-        type=Path,
-        help="edition metadata (default: the project's edition.yaml, else rehabstats' own)",
-    )
+    _add_edition(p)
     p.add_argument(
         "--engine",
         default="default",
@@ -305,11 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", type=Path, help=DATA_HELP)
     p.add_argument("--lang", default=LANGUAGES[0], choices=LANGUAGES, help="default: %(default)s")
-    p.add_argument(
-        "--edition",
-        type=Path,
-        help="edition metadata (default: the project's edition.yaml, else rehabstats' own)",
-    )
+    _add_edition(p)
     p.add_argument(
         "--port",
         type=int,

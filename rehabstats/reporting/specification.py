@@ -184,6 +184,17 @@ def _event_exhibits(table: str, diagram: str, number: int, event: str) -> tuple[
     )  # fmt: skip
 
 
+def _by_group(
+    key: str,
+    chapter: str,
+    number: str,
+    data: Callable[[Results, Exhibit], pd.DataFrame],
+    build: Callable[[Results, Glossary, Exhibit], tables.Table],
+) -> Exhibit:
+    """A table of counts and shares per arm or study group (Tabell 2–3, B1–B2)."""
+    return Exhibit(key, chapter, "table", number, None, data, build, GROUP_COLUMNS)
+
+
 def _cox(key: str, chapter: str, number: str, terms: Terms) -> Exhibit:
     """A table of hazard ratios from the Cox model ``key`` (:attr:`Results.cox`)."""
     return Exhibit(key, chapter, "table", number, None, _cox_table, tables.cox_table, terms=terms)
@@ -198,26 +209,14 @@ REPORT: tuple[Exhibit, ...] = (
     Exhibit("F1", "introduction", "timeline", "1"),
     Exhibit("T1", "data_method", "table", "1", data=_flow, build=tables.population_table),
     Exhibit("F2", "data_method", "process", "2"),
-    Exhibit(
-        "T2", "results", "table", "2", data=_arms_by_county, build=tables.county_table,
-        percent_columns=GROUP_COLUMNS,
-    ),
-    Exhibit(
-        "T3", "results", "table", "3", data=_groups_by_county, build=tables.county_table,
-        percent_columns=GROUP_COLUMNS,
-    ),
+    _by_group("T2", "results", "2", _arms_by_county, tables.county_table),
+    _by_group("T3", "results", "3", _groups_by_county, tables.county_table),
     _MEETING[0],
     _PLAN[0],
     _MEASURE[0],
     _cox("T7", "results_timing", "7", _TIMING),
-    Exhibit(
-        "B1", "appendix1", "table", "B1", data=_balance_by_arm, build=tables.balance_table,
-        percent_columns=GROUP_COLUMNS,
-    ),
-    Exhibit(
-        "B2", "appendix1", "table", "B2", data=_balance_by_group, build=tables.balance_table,
-        percent_columns=GROUP_COLUMNS,
-    ),
+    _by_group("B1", "appendix1", "B1", _balance_by_arm, tables.balance_table),
+    _by_group("B2", "appendix1", "B2", _balance_by_group, tables.balance_table),
     Exhibit("variables", "appendix2", "variables"),
     _cox("B3", "appendix2", "B3", _GROUP),
     _cox("B4", "appendix2", "B4", _GROUP),
