@@ -17,6 +17,7 @@ import yaml
 
 from rehabstats.cli import main
 from rehabstats.data.dictionary import load_dictionary
+from rehabstats.engine.render import REFERENCE_DOCX
 from rehabstats.errors import ResourceError, StudySettingsError
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import Project
@@ -35,11 +36,14 @@ SUMMARY_EN = "This sentence is only in the summary of the project."
 
 
 def _content_files() -> set[str]:
-    """The report content of the checkout, as the package ships it (no Python files)."""
+    """The report content of the checkout, as the package ships it: no Python files, and
+    not the figures that the notebook run in place writes."""
     return {
         p.relative_to(CONTENT).as_posix()
         for p in CONTENT.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.name != "__init__.py"
+        if p.is_file()
+        and not {"__pycache__", "figures"} & set(p.relative_to(CONTENT).parts)
+        and p.name != "__init__.py"
     }
 
 
@@ -86,9 +90,12 @@ def test_new_writes_the_package_content_and_refuses_a_folder_in_use(
 ) -> None:
     project = _new(tmp_path / "project", capsys)
     written = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
-    assert written == _content_files()
-    for name in written:
+    assert written == _content_files() | {"reference.docx", ".gitignore"}
+    for name in _content_files():
         assert (project / name).read_bytes() == (CONTENT / name).read_bytes(), name
+    assert (project / "reference.docx").read_bytes() == REFERENCE_DOCX.read_bytes()
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert {"_output/", "figures/"} <= set(ignored)
     assert {"_quarto.yml", "edition.yaml", "study.yaml", "README.md", "report.ipynb"} <= written
 
     used = tmp_path / "used"

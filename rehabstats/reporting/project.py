@@ -2,7 +2,8 @@
 
 ``rehabstats new DIR`` copies the package's content into a folder a team keeps in its own
 repository: the notebook, the prose and glossary per language, the edition, the study
-settings (``study.yaml``), ``_quarto.yml`` and a README. ``rehabstats render`` pointed
+settings (``study.yaml``), ``_quarto.yml``, a README, Word's styles (``reference.docx``)
+and a ``.gitignore`` for what renders write. ``rehabstats render`` pointed
 at such a folder (``--project DIR``), or run inside one (a folder with ``study.yaml``),
 uses every file the project has and the package's for anything it lacks, file by file;
 a glossary, key by key, so that a label the package gains later needs no edit of a
@@ -27,8 +28,11 @@ from rehabstats.errors import OptionError, ResourceError
 PACKAGE_CONTENT = Path(str(resources.files("rehabstats.reports")))
 SETTINGS_FILE = "study.yaml"
 EDITION_FILE = "edition.yaml"
-# What the package's content holds that is not report content.
-NOT_CONTENT = ("__init__.py", "__pycache__")
+# What the package's content holds that is not report content: Python files, and the
+# figures the notebook writes when it is run in place (papermill in reports/).
+NOT_CONTENT = ("__init__.py", "__pycache__", "figures")
+# What a new project's repository should not track: renders' outputs, as above.
+PROJECT_GITIGNORE = "_output/\nfigures/\n.ipynb_checkpoints/\n"
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,8 @@ def content_files() -> list[Path]:
 
 
 def new_project(folder: Path) -> list[Path]:
-    """Copy the package's report content into ``folder``, a new or empty folder; the
-    files written.
+    """Copy the package's report content and Word's styles into ``folder``, a new or
+    empty folder, with a ``.gitignore`` for renders' outputs; the files written.
 
     A folder that holds anything, or a file of that name, is refused (OptionError) and
     left as it is: a project is never written over a team's files.
@@ -112,9 +116,13 @@ def new_project(folder: Path) -> list[Path]:
             f"{folder}: the folder is not empty; 'rehabstats new' writes a project only into"
             " a new or empty folder, so that no file of yours is replaced"
         )
+    from rehabstats.engine.render import REFERENCE_DOCX  # the styles' one home
+
     written = []
     for relative in content_files():
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         written.append(Path(shutil.copyfile(PACKAGE_CONTENT / relative, target)))
-    return written
+    written.append(Path(shutil.copyfile(REFERENCE_DOCX, folder / REFERENCE_DOCX.name)))
+    (folder / ".gitignore").write_text(PROJECT_GITIGNORE, encoding="utf-8")
+    return [*written, folder / ".gitignore"]
