@@ -16,10 +16,11 @@ from rehabstats.cli import main
 from rehabstats.data.loading import write_csv
 from rehabstats.data.population import derive_cohort
 from rehabstats.data.validation import read_dataset
-from rehabstats.engine.batch import by_column, render_by
+from rehabstats.engine.batch import PartOutcome, _index_section, by_column, render_by
 from rehabstats.engine.pipeline import REPORTS_DIR, Kernels, RenderOptions, render_results
 from rehabstats.errors import OptionError, RenderError, ResourceError
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import DatasetInfo, compute_results, file_sha256
 
 pytestmark = pytest.mark.render
@@ -120,6 +121,23 @@ def test_the_index_names_the_dataset_and_each_part_s_cases(by_county, small_regi
         assert outcome.cases == sizes[outcome.value]
         assert f"({fmt.integer(outcome.cases, 'sv')} ärenden)" in text["sv"]
         assert f"({fmt.integer(outcome.cases, 'en')} cases)" in text["en"]
+
+
+def test_the_index_names_each_format_in_the_reader_s_words(tmp_path: Path) -> None:
+    """Word, not "DOCX": the link texts come from each language's glossary."""
+    dataset = DatasetInfo("register.csv", 10, "x")
+    part = PartOutcome("dalarna", 10, tmp_path / "dalarna")
+    for lang in ("sv", "en"):
+        glossary = Glossary.load(REPORTS_DIR / "glossary", lang)
+        _, section = _index_section("county", dataset, [part], ("html", "pdf", "docx"), glossary)
+        page = _Links()
+        page.feed(section)
+        assert [text for text in page.text if text in ("HTML", "PDF", "Word")] == [
+            "HTML",
+            "PDF",
+            "Word",
+        ]
+        assert "DOCX" not in section and 'href="dalarna/' + lang + '/report.docx"' in section
 
 
 def _plain_text(html: str) -> str:

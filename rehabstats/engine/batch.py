@@ -144,7 +144,8 @@ def _index_section(
             items.append(f"<li>{label}: {html.escape(reason)}</li>")
             continue
         links = " · ".join(
-            f'<a href="{_href(outcome.value, lang, f"{STEM}.{form}")}">{form.upper()}</a>'
+            f'<a href="{_href(outcome.value, lang, f"{STEM}.{form}")}">'
+            f"{html.escape(glossary[f'index.format.{form}'])}</a>"
             for form in formats
         )
         items.append(f"<li>{label}: {links}</li>")
