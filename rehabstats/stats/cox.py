@@ -812,7 +812,25 @@ def _timing_fitted(cases: pd.DataFrame) -> CoxResult:
     return _measure_fit(_measure_frame(cases), TIMING_TERMS)[0]
 
 
-def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
+def _measure_cox(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
+    """Starting a measure on ``terms``, all of them, in the measure models' ``frame``."""
+    return fit_cox(frame, "measure_days", "measure_observed", terms)
+
+
+def _design_checks(sample: pd.DataFrame, terms: Sequence[Term]) -> tuple[pd.Index, list[str]]:
+    """The coefficients of the design of ``terms`` on the measure models' ``sample``,
+    and the notes lifelines' checks of that design leave (:func:`_low_variance_notes`)."""
+    duration, event = "measure_days", "measure_observed"
+    design = _design(sample, duration, event, terms).drop(columns=[duration, event])
+    return design.columns, _low_variance_notes(design)
+
+
+def _timing_from(
+    frame: pd.DataFrame,
+    model2: _Estimates | None,
+    fit: Callable[[pd.DataFrame, Sequence[Term]], CoxResult] = _measure_cox,
+    checks: Callable[[pd.DataFrame, Sequence[Term]], tuple[pd.Index, list[str]]] = _design_checks,
+) -> CoxResult:
     """Tabell 7 from model 2's estimates, which are the same model's in other coordinates.
 
     Tabell 7's coefficients are a linear map of model 2's (:func:`_timing_contrasts`),
@@ -822,6 +840,11 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     a smaller Newton-Raphson step (which Tabell 7's own fit may not), Tabell 7 is fitted
     itself, so that its reason or note is that of a fit of Tabell 7's terms.
     ``frame`` is the measure models' frame (:func:`_measure_frame`).
+
+    The same for either kind of covariate: ``fit(frame, terms)`` is Tabell 7's own fit,
+    ``checks(sample, terms)`` its coefficients and the notes of lifelines' checks before
+    its fit; by default those of the fixed-covariate model (the time-varying model's:
+    :func:`rehabstats.stats.timevarying.tv_cox_models`).
     """
     duration, event = "measure_days", "measure_observed"
     terms = (GROUP, *TIMING_TERMS, *covariate_terms())
@@ -829,13 +852,13 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     if refusal is not None:
         return _refused(sample, event, kept, refusal, notes)
     if model2 is None or model2.step_size != STEP_SIZES[0]:
-        return _measure_fit(frame, TIMING_TERMS)[0]
-    design = _design(sample, duration, event, kept).drop(columns=[duration, event])
-    contrasts = _timing_contrasts(design.columns, model2.covariance.index).to_numpy()
+        return fit(frame, terms)
+    names, check_notes = checks(sample, kept)
+    contrasts = _timing_contrasts(names, model2.covariance.index).to_numpy()
     coef = contrasts @ model2.summary["coef"].reindex(model2.covariance.index).to_numpy()
     covariance = contrasts @ model2.covariance.to_numpy() @ contrasts.T
-    summary = _wald_summary(pd.Series(coef, index=design.columns), covariance)
-    notes += _low_variance_notes(design)
+    summary = _wald_summary(pd.Series(coef, index=names), covariance)
+    notes += check_notes
     table = _rows(sample, kept, summary)
     return CoxResult(table, len(sample), int(sample[event].sum()), True, None, tuple(notes))
 

@@ -32,6 +32,7 @@ meeting on or before that day).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -42,15 +43,18 @@ from rehabstats.stats.cox import (
     MEASURE_EVENTS,
     MODEL1_TERMS,
     TIMED,
-    TIMING_TERMS,
     WINDOW_TERMS,
     CoxRefusal,
     CoxResult,
     Term,
+    _convergence_messages,
     _design,
+    _Estimates,
+    _recorded_warnings,
     _refused,
     _rows,
     _sample,
+    _timing_from,
     _window,
     _yes_no,
     covariate_terms,
@@ -121,14 +125,13 @@ def counting_process(frame: pd.DataFrame, terms: Sequence[Term]) -> pd.DataFrame
     return rows
 
 
-def _fit_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, CoxRefusal | None, list[str]]:
-    """lifelines' ``summary`` of the counting-process fit, or None and why; warnings as
-    notes. Fitted, retried and refused exactly as cox.py's fits
-    (:func:`cox.fit_with_retries`): by ``CoxTimeVaryingFitter`` up to ``LOOPED_ROWS``
-    rows, by :func:`_sorted_fit` above."""
+def _fit_rows(rows: pd.DataFrame) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
+    """The estimates of the counting-process fit (lifelines' ``summary`` and the
+    covariance), or None and why; warnings as notes. Fitted, retried and refused exactly
+    as cox.py's fits (:func:`cox.fit_with_retries`): by ``CoxTimeVaryingFitter`` up to
+    ``LOOPED_ROWS`` rows, by :func:`_sorted_fit` above."""
     fitted = _sorted_fit(rows) if len(rows) > LOOPED_ROWS else _looped_fit(rows)
-    estimates, refusal, notes = fit_with_retries(fitted)
-    return (None if estimates is None else estimates.summary), refusal, notes
+    return fit_with_retries(fitted)
 
 
 def _looped_fit(rows: pd.DataFrame) -> Callable[[float], object]:
@@ -161,8 +164,6 @@ def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
     to the convergence criteria, which are ``CoxTimeVaryingFitter``'s. Its warnings
     about columns of low variance are given as it gives them, on ``rows``.
     """
-    from lifelines.utils import check_complete_separation_low_variance, check_low_var
-
     start, stop = rows["start"].to_numpy(), rows["stop"].to_numpy()
     event = rows[EVENT].to_numpy(bool)
     late = np.flatnonzero(start > ENTRY)  # rows at risk from the start need no second row
@@ -177,10 +178,7 @@ def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
         return np.concatenate([values, values[late]])
 
     def fitted(step: float) -> object:
-        if len(low):
-            check_low_var(rows[low].astype(float))
-        if len(separated):
-            check_complete_separation_low_variance(rows[separated].astype(float), event, EVENT)
+        _warn_low_variance(rows, low, separated, event)
         options = {"precision": 1e-8, "max_steps": 50}  # CoxTimeVaryingFitter's criteria
         return efron_fit(names, column, durations, events, EVENT, step, weights, False, **options)
 
@@ -204,6 +202,33 @@ def _low_variance(
     return overall, split.difference(overall)
 
 
+def _warn_low_variance(
+    rows: pd.DataFrame, low: pd.Index, separated: pd.Index, events: np.ndarray
+) -> None:
+    """lifelines' warnings about the columns :func:`_low_variance` found, as
+    ``CoxTimeVaryingFitter`` gives them on ``rows``."""
+    from lifelines.utils import check_complete_separation_low_variance, check_low_var
+
+    if len(low):
+        check_low_var(rows[low].astype(float))
+    if len(separated):
+        check_complete_separation_low_variance(rows[separated].astype(float), events, EVENT)
+
+
+def _row_checks(
+    frame: pd.DataFrame, sample: pd.DataFrame, terms: Sequence[Term]
+) -> tuple[pd.Index, list[str]]:
+    """The coefficients of ``terms`` on the counting-process rows of ``sample``'s cases,
+    and the notes that lifelines' checks of those rows leave before a fit: the only
+    notes a fit that converges can have (its other warnings mean it failed)."""
+    rows = counting_process(frame.loc[sample.index], terms)
+    names = rows.columns.drop(["case", "start", "stop", EVENT])
+    event = rows[EVENT].to_numpy(bool)
+    with _recorded_warnings() as caught:
+        _warn_low_variance(rows, *_low_variance(rows, names, event), event)
+    return names, _convergence_messages(caught)
+
+
 def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
     """Starting a measure on ``terms`` in counting-process form (see the module doc).
 
@@ -211,24 +236,39 @@ def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
     one row per case with meeting and plan as of the last day; ``n`` and ``events`` count
     cases and measures, not rows. ``frame`` is :func:`measure_frame`'s.
     """
+    return _fit_time_varying(frame, terms)[0]
+
+
+def _fit_time_varying(
+    frame: pd.DataFrame, terms: Sequence[Term]
+) -> tuple[CoxResult, _Estimates | None]:
+    """:func:`fit_time_varying` and the fit's estimates (None when the model was refused)."""
     sample, kept, refusal, notes = _sample(frame, DURATION, EVENT, terms)
     if refusal is not None:
-        return _refused(sample, EVENT, kept, refusal, notes)
-    summary, refusal, fit_notes = _fit_rows(counting_process(frame.loc[sample.index], kept))
-    if summary is None:
-        return _refused(sample, EVENT, kept, refusal, notes)
-    table = _rows(sample, kept, summary)
-    return CoxResult(table, len(sample), int(sample[EVENT].sum()), True, None, (*notes, *fit_notes))
+        return _refused(sample, EVENT, kept, refusal, notes), None
+    estimates, refusal, fit_notes = _fit_rows(counting_process(frame.loc[sample.index], kept))
+    if estimates is None:
+        return _refused(sample, EVENT, kept, refusal, notes), None
+    table = _rows(sample, kept, estimates.summary)
+    events = int(sample[EVENT].sum())
+    return CoxResult(table, len(sample), events, True, None, (*notes, *fit_notes)), estimates
 
 
 def tv_cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
     """``TV_B5`` (meeting and plan yes/no), ``TV_B6`` (their windows against none yet)
     and ``TV_T7`` (the windows against 91+, as Tabell 7 has them: the test of whether an
     early meeting still beats a late one), time-varying, adjusted for group and the
-    covariates as B5, B6 and Tabell 7 are."""
+    covariates as B5, B6 and Tabell 7 are.
+
+    ``TV_T7`` is ``TV_B6`` in other coordinates, as Tabell 7 is B6: every window's
+    indicator switches on with meeting (plan) yes/no, which is their sum. So it is
+    derived from ``TV_B6``'s fit as Tabell 7 is from B6's (:func:`cox._timing_from`,
+    fitted itself when ``TV_B6``'s fit failed or needed a smaller step), with the notes
+    of lifelines' checks of its own rows: two time-varying fits for the three models.
+    """
     frame = measure_frame(cases)
-    models = (("B5", MODEL1_TERMS), ("B6", WINDOW_TERMS), ("T7", TIMING_TERMS))
-    return {
-        f"TV_{key}": fit_time_varying(frame, (GROUP, *terms, *covariate_terms()))
-        for key, terms in models
-    }
+    covariates = covariate_terms()
+    model1 = fit_time_varying(frame, (GROUP, *MODEL1_TERMS, *covariates))
+    model2, estimates = _fit_time_varying(frame, (GROUP, *WINDOW_TERMS, *covariates))
+    timing = _timing_from(frame, estimates, fit_time_varying, partial(_row_checks, frame))
+    return {"TV_B5": model1, "TV_B6": model2, "TV_T7": timing}
