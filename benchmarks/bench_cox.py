@@ -49,13 +49,19 @@ from rehabstats.data.synth import generate
 from rehabstats.data.validation import validate
 from rehabstats.stats import cox
 
+
+def timing_fitted(cases: pd.DataFrame) -> cox.CoxResult:
+    """Tabell 7 fitted on its own terms, which the report derives from B6 instead."""
+    return cox._measure_fit(cox._measure_frame(cases), cox.TIMING_TERMS)[0]
+
+
 # How each model's design is made, to record it: Tabell 7 by its own (unused) fit.
 MODELS: dict[str, Callable[[pd.DataFrame], cox.CoxResult]] = {
     "B3": cox.cox_meeting,
     "B4": cox.cox_plan,
     "B5": cox.cox_measure_model1,
     "B6": cox.cox_measure_model2,
-    "T7": cox._timing_fitted,
+    "T7": timing_fitted,
 }
 DERIVED = ("T7",)
 TOLERANCE = 1e-3  # in standard errors

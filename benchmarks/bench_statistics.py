@@ -1,34 +1,52 @@
 """The statistics of the report at register sizes: time and peak memory per size.
 
     python benchmarks/bench_statistics.py [--sizes 10000 100000 1000000 3000000]
+    python benchmarks/bench_statistics.py --tables [--sizes 1000000 3000000 10000000]
+                                          [--folder DIR]
 
 For each size a generated register extract is written as Parquet (in its own process),
 then a fresh process reads it and times each stage of ``rehabstats.reporting.results.analyse``:
 ``load`` (Parquet), ``validate`` (pandera contract), ``cohort`` (``derive_cohort``) and
-``statistics`` (``compute_results``: descriptive tables, Kaplan–Meier, log-rank and the
-five Cox models). Peak memory is that process's peak resident set (``ru_maxrss``), so
+``statistics`` (``compute_results``: descriptive tables, Kaplan–Meier, log-rank, the
+Cox models with fixed and with time-varying covariates, the intention-to-treat
+analysis). Peak memory is that process's peak resident set (``ru_maxrss``), so
 it is per size; ``base`` is the process after its imports, before any data.
 The growth table compares each size with the one before: a linear stage keeps its
 time and memory per row (ratio ≈ 1).
+
+``--tables`` measures instead what a user runs, ``rehabstats tables FILE --out DIR``, as
+a process of its own: wall and CPU time and its exact peak resident set (from the
+kernel's accounting of that process, ``wait4``), against the targets for a national
+register (:data:`TABLES_TARGET`); and the writing of the file (``rehabstats synth``),
+which at 10 million rows takes minutes and gigabytes itself. With ``--folder`` the
+files are kept there and reused by later runs. Never run two of the largest sizes at
+once on one machine: each takes most of its memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from common import print_header, table
+from common import ROOT, print_header, table
 
 SIZES = [10_000, 100_000, 1_000_000, 3_000_000]
+TABLES_SIZES = [1_000_000, 3_000_000, 10_000_000]
 STAGES = ("load", "validate", "cohort", "statistics")
 TARGET_ROWS, TARGET_SECONDS, TARGET_MIB = 1_000_000, 120, 4096
+# ``rehabstats tables`` on a national register: rows, seconds, MiB (issue 17, item 4).
+TABLES_TARGET = (10_000_000, 360, 8192)
+REHABSTATS = Path(sys.executable).with_name("rehabstats")
 
 
 def _peak_mib() -> float:
@@ -115,12 +133,118 @@ def _growth(results: list[dict]) -> list[list[object]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Process:
+    """A finished process: wall and CPU seconds, its peak resident set in MiB."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+
+
+def run_process(command: Sequence[str]) -> Process:
+    """Run ``command`` and wait for it with ``wait4``, which gives that process's own
+    resource use: its peak resident set exactly, not sampled, and not mixed with any
+    other child's (``RUSAGE_CHILDREN`` keeps the largest child so far). A failing
+    command raises ``RuntimeError`` with the end of its error output."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        if process.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{message}")
+    return Process(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def measure_tables(rows: int, seed: int, scenario: str, folder: Path) -> dict:
+    """Write the extract of ``rows`` rows (unless ``folder`` has it), then time
+    ``rehabstats tables`` on it."""
+    path = folder / f"register-{rows}-{seed}-{Path(scenario).stem}.parquet"
+    figures: dict[str, object] = {"rows": rows, "write": None}
+    if not path.exists():
+        command = ["synth", "--seed", str(seed), "--n", str(rows), "--scenario", scenario]
+        figures["write"] = run_process([REHABSTATS, *command, "--out", path])
+    figures["file_mib"] = path.stat().st_size / 2**20
+    with tempfile.TemporaryDirectory(prefix="rehabstats-tables-") as out:
+        figures["tables"] = run_process([REHABSTATS, "tables", path, "--out", out])
+    return figures
+
+
+def _tables_rows(results: list[dict]) -> list[list[object]]:
+    """One row per size: the file, its writing, ``rehabstats tables`` and per-row figures."""
+    rows = []
+    for r in results:
+        write, tables = r["write"], r["tables"]
+        written = [write.seconds, write.peak_mib] if write else ["(reused)", ""]
+        per_row = [1e6 * tables.seconds / r["rows"], tables.peak_mib * 1024 / r["rows"]]
+        timed = [tables.seconds, tables.cpu_seconds, tables.peak_mib]
+        rows.append([r["rows"], r["file_mib"], *written, *timed, *per_row])
+    return rows
+
+
+def _tables_growth(results: list[dict]) -> list[list[object]]:
+    """Each size against the one before: time and memory per row (1: linear)."""
+    rows = []
+    for small, large in pairwise(results):
+        factor = large["rows"] / small["rows"]
+        seconds = large["tables"].seconds / small["tables"].seconds
+        memory = large["tables"].peak_mib / small["tables"].peak_mib
+        label = f"{small['rows']:,} → {large['rows']:,}"
+        rows.append([label, factor, seconds, memory, seconds / factor, memory / factor])
+    return rows
+
+
+def _verdict(results: list[dict]) -> str:
+    """The targets, and whether the run at their size met them."""
+    rows, seconds, mib = TABLES_TARGET
+    target = f"target at {rows:,} rows: under {seconds} s and {mib:,} MiB"
+    measured = [r["tables"] for r in results if r["rows"] == rows]
+    if not measured:
+        return f"{target} (not measured in this run)"
+    run = measured[0]
+    met = run.seconds < seconds and run.peak_mib < mib
+    return f"{target}: {'met' if met else 'missed'} ({run.seconds:,.0f} s, {run.peak_mib:,.0f} MiB)"
+
+
+def main_tables(args: argparse.Namespace) -> int:
+    """``--tables``: measure ``rehabstats tables`` at every size and print the tables."""
+    print_header("rehabstats tables at register sizes: wall time and peak memory")
+    with tempfile.TemporaryDirectory(prefix="rehabstats-bench-") as scratch:
+        folder = args.folder or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = []
+        for rows in args.sizes:
+            results.append(measure_tables(rows, args.seed, args.scenario, folder))
+            print(f"measured {rows:,} rows", file=sys.stderr, flush=True)
+    headers = ["rows", "file MiB", "write s", "write peak MiB", "tables s", "tables CPU s"]
+    headers += ["tables peak MiB", "µs/row", "peak KiB/row"]
+    print(table(headers, _tables_rows(results)))
+    if len(results) > 1:
+        print()
+        print("growth (ratios; time and memory per row ≈ 1 means linear):")
+        headers = ["sizes", "rows ×", "time ×", "memory ×", "time/row ×", "memory/row ×"]
+        print(table(headers, _tables_growth(results)))
+    print()
+    print(_verdict(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure every size and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--sizes", type=int, nargs="+")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", default="default", help="synth scenario name or file")
+    parser.add_argument(
+        "--tables", action="store_true", help="time the process 'rehabstats tables FILE'"
+    )
+    parser.add_argument(
+        "--folder", type=Path, help="with --tables: keep the generated files here, reuse them"
+    )
     parser.add_argument("--write", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -131,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
+    if args.tables:
+        args.sizes = args.sizes or TABLES_SIZES
+        return main_tables(args)
+    args.sizes = args.sizes or SIZES
 
     print_header("Statistics at register sizes: load → validate → cohort → statistics")
     with tempfile.TemporaryDirectory(prefix="rehabstats-bench-") as folder:

@@ -72,6 +72,12 @@ def test_statistics_benchmark_prints_sizes_and_growth() -> None:
     assert {"1,000 → 2,000", "time/row ×", "memory/row ×"} <= _cells(out)
 
 
+def test_statistics_benchmark_times_the_tables_command() -> None:
+    out = _run("bench_statistics.py", "--tables", "--sizes", "1000")
+    assert {"rows", "write s", "tables s", "tables peak MiB", "1,000"} <= _cells(out)
+    assert "target at 10,000,000 rows" in out
+
+
 def test_report_benchmark_measures_the_floor() -> None:
     out = _run("bench_report.py", "--quick")
     assert {"floor (empty notebook, sv+en, html+pdf)", "wall s", "peak MiB (tree)"} <= _cells(out)

@@ -8,17 +8,21 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
 from rehabstats.data.population import derive_cohort
-from rehabstats.data.validation import read_dataset
+from rehabstats.data.synth import generate
+from rehabstats.data.validation import read_dataset, validate
+from rehabstats.stats import timevarying
 from rehabstats.stats.cox import (
     GROUP,
     MODEL1_TERMS,
     TABLE_COLUMNS,
+    TIMING_TERMS,
     WINDOW_TERMS,
     CoxResult,
     covariate_terms,
     fit_cox,
 )
 from rehabstats.stats.timevarying import (
+    LOOPED_ROWS,
     counting_process,
     fit_time_varying,
     known_at_measure,
@@ -26,6 +30,7 @@ from rehabstats.stats.timevarying import (
     tv_cox_models,
 )
 from tests.conftest import DEFAULT_DATA
+from tests.test_cox import FIT_FAILURES, _same_model
 
 # Hand-made cases: day of the meeting, the plan and the measure (None: none), last day.
 TINY = {
@@ -238,6 +243,101 @@ def test_tv_t7_is_tv_b6_against_the_last_window(models: dict[str, CoxResult]) ->
         for window in ("0-30", "31-60", "61-90"):
             term = f"{e}_window:{window}"
             assert t7[term] == pytest.approx(b6[term] / late, rel=1e-5), term
+
+
+def _timing_fitted(cases: pd.DataFrame) -> CoxResult:
+    """TV_T7 fitted on its own terms by the time-varying fitter: what
+    :func:`tv_cox_models` gives without a fit."""
+    return fit_time_varying(measure_frame(cases), (GROUP, *TIMING_TERMS, *covariate_terms()))
+
+
+def _cases(rows: int, seed: int) -> pd.DataFrame:
+    """The studied cases of a generated register extract."""
+    return derive_cohort(validate(generate(rows, seed=seed))[1]).cases
+
+
+@pytest.mark.parametrize("data", ["default", "generated"])
+def test_tv_t7_from_tv_b6_is_the_timing_fit(
+    data: str, cases: pd.DataFrame, models: dict[str, CoxResult]
+) -> None:
+    """TV_T7 derived from TV_B6's estimates is TV_T7 fitted on its own terms (by
+    ``CoxTimeVaryingFitter``: these data have fewer rows than ``LOOPED_ROWS``)."""
+    some = cases if data == "default" else _cases(700, seed=8)
+    derived = models["TV_T7"] if data == "default" else tv_cox_models(some)["TV_T7"]
+    _same_model(derived, _timing_fitted(some), rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def large() -> pd.DataFrame:
+    """Cases with more counting-process rows than ``LOOPED_ROWS``."""
+    some = _cases(9000, seed=5)
+    assert len(counting_process(measure_frame(some), [GROUP])) > LOOPED_ROWS
+    return some
+
+
+def test_tv_t7_from_tv_b6_is_the_timing_fit_on_the_sorted_path(
+    large: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same above ``LOOPED_ROWS`` rows, where both fits take the sorted computation;
+    and it is derived: two time-varying fits for the three models."""
+    fits = []
+    fit_rows = timevarying._fit_rows
+    monkeypatch.setattr(timevarying, "_fit_rows", lambda rows: fits.append(1) or fit_rows(rows))
+    derived = tv_cox_models(large)["TV_T7"]
+    assert len(fits) == 2
+    _same_model(derived, _timing_fitted(large), rtol=1e-6)
+
+
+def test_tv_t7_has_the_notes_of_its_own_rows(large: pd.DataFrame) -> None:
+    """One meeting after day 90, on one row of about 15,000: TV_B6 warns that its 91+
+    column has low variance and converges at the default step. TV_T7 has no such
+    column (91+ is its reference) and its own fit no note: the derived model neither."""
+    frame = measure_frame(large)
+    late = frame["meeting_window"].eq("91+")
+    one_row = late & frame["measure_observed"] & frame["plan_window"].eq("none")
+    kept = frame.index[one_row][2]  # with the first two, TV_B6 needs a smaller step
+    few = large.drop(frame.index[late].drop(kept))
+    models = tv_cox_models(few)
+    b6 = models["TV_B6"].notes
+    assert any("['meeting_window:91+'] have very low variance" in note for note in b6)
+    assert not any(note.startswith("fitted with Newton") for note in b6)
+    _same_model(models["TV_T7"], _timing_fitted(few), rtol=1e-6)
+    assert models["TV_T7"].notes == ()
+
+
+@pytest.fixture(scope="module")
+def generated() -> pd.DataFrame:
+    """The studied cases of a generated register extract of the report's size."""
+    return _cases(4188, seed=4)
+
+
+def test_tv_t7_keeps_the_note_of_its_own_fit(generated: pd.DataFrame) -> None:
+    """On these 60 cases TV_T7's own fit warns that a window is nearly constant among
+    the rows with (or without) a measure: the derived model gives the same note. (So
+    near separation the likelihood is flat, and the two fits stop within lifelines'
+    criteria of its maximum: estimates to 1e-4.)"""
+    few = generated.sample(60, random_state=0)
+    models = tv_cox_models(few)
+    assert not any(note.startswith("fitted with Newton") for note in models["TV_B6"].notes)
+    assert any("have very low variance" in note for note in models["TV_T7"].notes)
+    _same_model(models["TV_T7"], _timing_fitted(few), rtol=1e-4)
+
+
+def test_tv_t7_refit_when_tv_b6_fails(generated: pd.DataFrame) -> None:
+    """TV_B6's fit fails on these 30 cases: TV_T7 is fitted itself, with its own reason."""
+    few = generated.sample(30, random_state=27)
+    models = tv_cox_models(few)
+    assert not models["TV_B6"].converged and models["TV_B6"].refusal.code in FIT_FAILURES
+    assert models["TV_T7"].refusal.code in FIT_FAILURES  # by a fit, not before
+    _same_model(models["TV_T7"], _timing_fitted(few), rtol=0)
+
+
+def test_tv_t7_refit_when_tv_b6_needed_a_smaller_step(generated: pd.DataFrame) -> None:
+    """TV_B6 converges on these 60 cases only with a smaller step: TV_T7 is fitted itself."""
+    few = generated.sample(60, random_state=5)
+    models = tv_cox_models(few)
+    assert any(note.startswith("fitted with Newton") for note in models["TV_B6"].notes)
+    _same_model(models["TV_T7"], _timing_fitted(few), rtol=0)
 
 
 def test_no_measure_before_a_meeting_is_refused(frame: pd.DataFrame) -> None:

@@ -3,7 +3,10 @@
 ``load`` only reads: it returns the file's table with the contract's column names and
 leaves every judgement about the values to :mod:`rehabstats.data.validation`. Text formats
 come back as text cells; typed formats (Parquet, Stata, SPSS, SAS, Excel dates) keep
-their types so that a large columnar file is not turned into strings and back.
+their types so that a large columnar file is not turned into strings and back. A Parquet
+file's text is held compactly, as a national register needs: a column of few distinct
+values as a categorical (a byte per cell and each distinct text once), the others in
+Arrow's string arrays (a few bytes per cell, not a Python string).
 
 ``save`` writes an extract (``rehabstats synth``) in the format its file's extension
 names, always one that ``load`` reads back: the writers sit beside the readers, so the
@@ -28,6 +31,8 @@ from rehabstats.errors import DataFileError
 
 TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
+# Text cells as Arrow holds them: offsets and bytes, not a Python object per cell.
+TEXT = pd.StringDtype("pyarrow")
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -108,11 +113,48 @@ def _read_stata(path: Path) -> pd.DataFrame:
     return pd.read_stata(path, convert_categoricals=True)
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet, its text columns compact: a column with at most half as many distinct
+    values as rows (a code, a category) as a categorical, the others (ids) as Arrow text.
+
+    The file's text is read as Arrow dictionaries (each distinct value once per block of
+    rows, a code per row); those with many distinct values are turned back into plain
+    Arrow text, which for unique ids is smaller than a dictionary of all of them.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = (pa.types.is_string, pa.types.is_large_string)
+    text = [f.name for f in pq.read_schema(path) if any(kind(f.type) for kind in kinds)]
+    table = pq.read_table(path, read_dictionary=text)
+    for name in text:
+        column = table.column(name)
+        distinct = sum(len(block.dictionary) for block in column.chunks)  # or more
+        if 2 * distinct > len(column):
+            position = table.schema.get_field_index(name)
+            table = table.set_column(position, name, column.cast(pa.string()))
+    frame = table.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
+    del table, column
+    release_arrow_memory()
+    return frame
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow has freed back to the system.
+
+    Arrow's allocator keeps freed memory for its next arrays: after reading a register
+    of 10 million rows and working on its text, some gigabytes that no array uses.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     ".csv": _read_csv,
     ".txt": _read_csv,
-    ".parquet": pd.read_parquet,
-    ".pq": pd.read_parquet,
+    ".parquet": _read_parquet,
+    ".pq": _read_parquet,
     ".xlsx": pd.read_excel,
     ".xls": pd.read_excel,
     ".dta": _read_stata,
@@ -208,25 +250,38 @@ def save(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def _contract_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename headers written as the contract's name or its Swedish or English label."""
+    """Rename headers written as the contract's name or its Swedish or English label
+    (in place: the frame is the reader's own, and a copy of a register is gigabytes)."""
     aliases = load_dictionary().header_aliases
-    return frame.rename(columns=lambda c: aliases.get(str(c).strip().lower(), str(c).strip()))
+    frame.columns = [aliases.get(str(c).strip().lower(), str(c).strip()) for c in frame.columns]
+    return frame
 
 
 def _typed_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Turn labelled categoricals and whole floats from statistics packages into text codes.
 
     Stata and SPSS store codes as numbers (``1.0``) or as value labels; the dictionary
-    matches text, so both become their text form. Dates and booleans keep their type.
+    matches text, so both become their text form: a categorical's categories (it stays
+    a categorical, a code per row), a float column's values. Dates and booleans keep
+    their type.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # the columns that change are replaced, not modified
     for name in out.columns:
         column = out[name]
         if isinstance(column.dtype, pd.CategoricalDtype):
-            out[name] = column.astype("string")
+            out[name] = _text_categories(column)
         elif pd.api.types.is_float_dtype(column) and (column.dropna() % 1 == 0).all():
             out[name] = column.astype("Int64").astype("string")
     return out
+
+
+def _text_categories(column: pd.Series) -> pd.Series:
+    """A categorical column with its categories as text (each value's ``astype("string")``
+    form), or the column as text when two categories have the same text."""
+    categories = column.cat.categories.astype("string")
+    if categories.has_duplicates or categories.hasnans:
+        return column.astype("string")
+    return column.cat.rename_categories(categories)
 
 
 def load(path: str | Path) -> pd.DataFrame:

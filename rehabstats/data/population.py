@@ -182,10 +182,13 @@ def _check_accounting(cohort: Cohort) -> None:
 def derive_cohort(data: pd.DataFrame) -> Cohort:
     """The studied population of a validated register extract (see the module doc)."""
     buckets = _buckets(data)
-    cases = data.loc[buckets.eq("studied").to_numpy()].copy()
+    # A new frame of the studied rows (take copies them once), its columns added in place.
+    cases = data.take(np.flatnonzero(buckets.eq("studied").to_numpy()))
     cases["group"], cases["arm_group"] = _groups(cases)
     cases["age_group"] = _age_groups(cases["age"])
-    cases = pd.concat([cases, *(_event_columns(cases, event) for event in EVENTS)], axis=1)
+    for event in EVENTS:
+        for name, values in _event_columns(cases, event).items():
+            cases[name] = values
     _refuse_empty_groups(cases, len(data))
     cohort = Cohort(buckets=buckets, cases=cases)
     _check_accounting(cohort)

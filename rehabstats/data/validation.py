@@ -20,6 +20,7 @@ import pandera.pandas as pa
 from rehabstats.data import contract
 from rehabstats.data.contract import BadValue, ContractError, Problem, ValidationReport
 from rehabstats.data.dictionary import ColumnSpec, DataDictionary, load_dictionary
+from rehabstats.data.loading import TEXT, release_arrow_memory
 
 MAX_EXAMPLES = 5
 # A bad value's problem lists this many distinct values, each with this many case ids.
@@ -36,7 +37,7 @@ MAX_ALLOWED_LISTED = 8
 class _Text:
     """A column as written in the file: trimmed text, empty cells missing.
 
-    Kept as the column's distinct values (``distinct``, "string" dtype, <NA> where
+    Kept as the column's distinct values (``distinct``, Arrow text, <NA> where
     empty) and each row's position among them (-1 for a missing cell), so that the
     string work is done once per distinct value rather than once per row.
     """
@@ -55,7 +56,10 @@ class _Text:
         # Distinct floats (0.0, -0.0) or objects (1, 1.0, True) can share one hash but
         # not their text: those columns are turned into text before they are factorised.
         positions, distinct = pd.factorize(column.astype("string") if mixed else column)
-        text = pd.Series(distinct).astype("string").str.strip()
+        text = pd.Series(distinct)
+        if not isinstance(text.dtype, pd.StringDtype):
+            text = text.astype("string")  # each value as str() writes it
+        text = text.astype(TEXT).str.strip()
         return cls(positions, text.mask(text == ""), column.index)
 
     def spread(self, per_distinct: object) -> pd.Series:
@@ -129,7 +133,8 @@ def _coerce(
             typed[name] = _coerce_integer(text)
         else:
             typed[name] = text.values()
-    return pd.DataFrame(typed, index=raw.index), present
+    # copy=False: the columns as they are, not stacked by type into new arrays
+    return pd.DataFrame(typed, index=raw.index, copy=False), present
 
 
 # --- the schema ---------------------------------------------------------------------------
@@ -326,11 +331,14 @@ def _problems(
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    """Every failure of ``schema`` on ``frame`` (pandera's lazy failure cases)."""
+    """Every failure of ``schema`` on ``frame`` (pandera's lazy failure cases).
+
+    In place: the schema changes nothing, and pandera would otherwise copy the frame.
+    """
     try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases
+        schema.validate(frame, lazy=True, inplace=True)
+    except pa.errors.SchemaErrors as errors:  # the values as objects, whatever the column
+        return errors.failure_cases.astype({"failure_case": object})
     return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
 
 
@@ -378,7 +386,9 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
     'Atlantis' (2 rows, e.g. C0000001, C0000002)
     """
     dictionary = load_dictionary()
-    raw = raw.reset_index(drop=True)
+    numbered = isinstance(raw.index, pd.RangeIndex) and raw.index.equals(pd.RangeIndex(len(raw)))
+    if not numbered:  # rows numbered 0, 1, … (no copy of a frame that already is)
+        raw = raw.reset_index(drop=True)
     extra = [c for c in raw.columns if c not in dictionary.columns]
     notes = tuple(f"{c}: not in the data dictionary; ignored" for c in extra)
     typed, present = _coerce(raw, dictionary)
@@ -392,6 +402,7 @@ def validate(raw: pd.DataFrame) -> tuple[ValidationReport, pd.DataFrame]:
         ]
     )
     problems = tuple(_problems(failures, raw, dictionary)) if len(failures) else ()
+    release_arrow_memory()  # what the work on the text took
     return ValidationReport(len(raw), problems, notes), typed
 
 

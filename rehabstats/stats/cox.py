@@ -1,8 +1,9 @@
 """Cox proportional-hazards models: Bilaga 2 tables B3–B6 and Tabell 7.
 
-:func:`fit_cox` wraps lifelines' ``CoxPHFitter`` (Efron's method for tied times, no
-penalty) and builds the design matrix itself, so that every reference category is the
-data dictionary's and every row of the result is labelled ``variable:level``. A model
+:func:`fit_cox` wraps lifelines' Cox fit (``CoxPHFitter``'s estimates, Efron's method for
+tied times, no penalty; :func:`efron_fit`) and builds the design matrix itself, so that
+every reference category is the data dictionary's and every row of the result is
+labelled ``variable:level``. A model
 that cannot be estimated comes back with ``converged=False``, a :class:`CoxRefusal`
 saying why, and NaN ratios: never an exception, never a number that means nothing.
 
@@ -70,6 +71,10 @@ FIT_FAILURE_WARNINGS = ("Newton-Raphson", "The log-likelihood is getting suspici
 # ones. A full step from zero can overshoot to where exp(Xb) overflows ("delta contains
 # nan value(s)"), e.g. when the few cases of a category all had the event early.
 STEP_SIZES = (0.95, 0.5, 0.25, 0.1)
+# Rows per block of the rank check's QR decomposition (:func:`_centred_r`).
+RANK_BLOCK = 1 << 17
+# lifelines warns about a column whose variance is below this (``utils.check_low_var``).
+LOW_VARIANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -176,14 +181,18 @@ def _estimated(sample: pd.DataFrame, term: Term) -> list:
 def _columns(
     sample: pd.DataFrame, terms: Sequence[Term]
 ) -> Iterator[tuple[Term, object, pd.Series]]:
-    """Each estimated coefficient's term, level (None for a numeric term) and column."""
+    """Each estimated coefficient's term, level (None for a numeric term) and column.
+
+    A level's dummy is boolean (a byte per case, not the eight of a float): the fit
+    turns it into numbers one column at a time (:func:`efron_fit`).
+    """
     for term in terms:
         values = sample[term.column]
         if not term.categorical:
             yield term, None, values.astype(float)
             continue
         for level in _estimated(sample, term):
-            yield term, level, values.eq(level).astype(float)
+            yield term, level, values.eq(level)
 
 
 def _design(sample: pd.DataFrame, duration: str, event: str, terms: Sequence[Term]) -> pd.DataFrame:
@@ -202,17 +211,23 @@ def _rank_refusal(sample: pd.DataFrame, terms: Sequence[Term]) -> CoxRefusal | N
     column adds to the earlier ones, and one below ``max(rows, columns)`` times the
     machine epsilon (as in numpy's ``matrix_rank``) adds nothing. The earlier columns named are
     those with a weight in the combination.
+
+    The design is taken once per distinct combination of the terms' values, with the
+    square root of its number of cases as the weight of its row: R is the same, and a
+    register of millions of cases has a few hundred thousand combinations.
     """
-    columns = list(_columns(sample, terms))
+    names = list(dict.fromkeys(term.column for term in terms))
+    counts = sample.groupby(names, observed=True, sort=False).size()
+    distinct = counts.index.to_frame(index=False)
+    columns = list(_columns(distinct, terms))
     for term, level, x in columns:
         if x.min() == x.max():
             return CoxRefusal("does_not_vary", term.column, _level_text(level))
     if not columns:
         return None
-    centred = np.column_stack([x.to_numpy() - x.mean() for _, _, x in columns])
-    r = np.linalg.qr(centred / np.linalg.norm(centred, axis=0), mode="r")
+    r = _centred_r([x.to_numpy() for _, _, x in columns], counts.to_numpy(float))
     eps = np.finfo(float).eps
-    dependent = np.flatnonzero(np.abs(np.diag(r)) <= eps * max(centred.shape))
+    dependent = np.flatnonzero(np.abs(np.diag(r)) <= eps * max(len(sample), len(columns)))
     if dependent.size == 0:
         return None
     j = dependent[0]
@@ -221,6 +236,28 @@ def _rank_refusal(sample: pd.DataFrame, terms: Sequence[Term]) -> CoxRefusal | N
     detail = ", ".join(_label(*columns[i][:2]) for i in involved)
     term, level, _ = columns[j]
     return CoxRefusal("collinearity", term.column, _level_text(level), detail)
+
+
+def _centred_r(columns: Sequence[np.ndarray], counts: np.ndarray) -> np.ndarray:
+    """R of the QR decomposition of the columns of distinct rows, each row standing for
+    ``counts`` cases: the columns centred and scaled to length 1 over the cases.
+
+    Taken ``RANK_BLOCK`` rows at a time (R of the rows so far stacked on the next
+    block's is R of all of them), so that only one block is ever held as floats.
+    """
+    means = [counts @ values / counts.sum() for values in columns]
+    centred = zip(columns, means, strict=True)
+    lengths = [np.sqrt(counts @ (values - mean) ** 2) for values, mean in centred]
+    roots = np.sqrt(counts)
+    r = np.empty((0, len(columns)))
+    for start in range(0, len(counts), RANK_BLOCK):
+        rows = slice(start, start + RANK_BLOCK)
+        block = [
+            (values[rows] - mean) * roots[rows] / length
+            for values, mean, length in zip(columns, means, lengths, strict=True)
+        ]
+        r = np.linalg.qr(np.vstack([r, np.column_stack(block)]), mode="r")
+    return r
 
 
 def _level_text(level: object) -> str | None:
@@ -340,19 +377,98 @@ def _fit(
 ) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
     """lifelines' estimates of ``design``, or None and why; other warnings as notes.
 
+    The fit is ``CoxPHFitter().fit(design, duration, event, batch_mode=True)``, bit for
+    bit, done by :func:`efron_fit` (see there why not by ``fit`` itself).
     ``batch_mode=True`` takes lifelines' vectorised Efron computation also for the
     small samples where its size heuristic would loop over the rows: the same estimates
     to round-off, a third less time at the report's size.
     """
-    # lifelines takes a second to import: only when fitting, not to read results.
-    from lifelines import CoxPHFitter
+    names = design.columns.drop([duration, event])
+    durations = design[duration].to_numpy(float)
+    events = design[event].to_numpy()
+
+    def column(name: str) -> np.ndarray:
+        return design[name].to_numpy()
 
     def fitted(step: float) -> object:
-        fitter = CoxPHFitter(penalizer=0.0)
-        options = {"step_size": step}
-        return fitter.fit(design, duration, event, batch_mode=True, fit_options=options)
+        return efron_fit(names, column, durations, events, event, step)
 
     return fit_with_retries(fitted)
+
+
+def efron_fit(
+    names: Sequence[str],
+    column: Callable[[str], np.ndarray],
+    durations: np.ndarray,
+    events: np.ndarray,
+    event: str,
+    step: float,
+    weights: np.ndarray | None = None,
+    warn_low_variance: bool = True,
+    **options: float,
+) -> object:
+    """lifelines' Cox fit (Efron's ties, no penalty) of the columns ``names``, each given
+    by ``column(name)``: a fitted lifelines model with ``summary`` and
+    ``variance_matrix_``.
+
+    These are the steps of ``CoxPHFitter.fit`` that give its estimates, in its order and
+    with its arithmetic, so that they are its estimates to the last bit: the rows sorted
+    by duration and event, lifelines' warning about columns of low variance (unless
+    ``warn_low_variance`` is False), each column centred and scaled by its mean and
+    standard deviation, lifelines' Newton-Raphson (its vectorised Efron computation,
+    with step size ``step`` and the other ``options`` of its ``fit_options``), and its
+    own formulas for standard errors, intervals and p-values. ``event`` names the event
+    column in lifelines' warnings; ``weights`` are lifelines' case weights (1 when None;
+    :mod:`rehabstats.stats.timevarying` says why they may be -1 there).
+
+    What ``fit`` does besides, and the report never reads (predictions for every row,
+    baseline hazards, a summary of the data), is left out, and so are its copies of the
+    design: ``fit`` holds five or six of them as floats (a model of 0.9 million cases
+    took 1.1 GB above the data, 10 GB at 10 million), here one is built, a column at a
+    time (0.2 GB).
+    """
+    # lifelines takes a second to import: only when fitting, not to read results.
+    from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
+    from lifelines.utils import check_low_var
+    from scipy.linalg import inv
+
+    order = np.lexsort((events, durations))
+    names = pd.Index(names, name="covariate")
+    x = np.empty((len(names), len(order)))  # lifelines' layout: a column is a row here
+    means, variances = np.empty(len(names)), np.empty(len(names))
+    for j, name in enumerate(names):
+        x[j] = column(name)[order]
+        values = pd.Series(x[j], copy=False)
+        means[j], variances[j] = values.mean(), values.var()
+    low = variances < LOW_VARIANCE
+    if warn_low_variance and low.any():
+        check_low_var(pd.DataFrame(x[low].T, columns=names[low]))
+    deviations = np.sqrt(variances)
+    x -= means[:, None]
+    x /= deviations[:, None]
+    index = pd.RangeIndex(len(order))
+    fitter = SemiParametricPHFitter(penalizer=0.0)
+    fitter.event_col, fitter._batch_mode = event, True
+    fitter.robust, fitter.cluster_col = False, None
+    beta, _, hessian = fitter._newton_raphson_for_efron_model(
+        pd.DataFrame(x.T, index=index, columns=names),
+        pd.Series(durations[order], index=index, dtype=float),
+        pd.Series(events[order], index=index).astype(bool),
+        pd.Series(np.ones(len(order)) if weights is None else weights[order], index=index),
+        None,
+        show_progress=False,
+        step_size=step,
+        **options,
+    )
+    fitter.params_ = pd.Series(beta / deviations, index=names, name="coef")
+    if hessian.size > 0:
+        covariance = -inv(hessian) / np.outer(deviations, deviations)
+        fitter.variance_matrix_ = pd.DataFrame(covariance, index=names, columns=names)
+    else:
+        fitter.variance_matrix_ = pd.DataFrame(index=names, columns=names)
+    fitter.standard_errors_ = fitter._compute_standard_errors(None, None, None, None)
+    fitter.confidence_intervals_ = fitter._compute_confidence_intervals()
+    return fitter
 
 
 def fit_with_retries(
@@ -696,7 +812,25 @@ def _timing_fitted(cases: pd.DataFrame) -> CoxResult:
     return _measure_fit(_measure_frame(cases), TIMING_TERMS)[0]
 
 
-def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
+def _measure_cox(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
+    """Starting a measure on ``terms``, all of them, in the measure models' ``frame``."""
+    return fit_cox(frame, "measure_days", "measure_observed", terms)
+
+
+def _design_checks(sample: pd.DataFrame, terms: Sequence[Term]) -> tuple[pd.Index, list[str]]:
+    """The coefficients of the design of ``terms`` on the measure models' ``sample``,
+    and the notes lifelines' checks of that design leave (:func:`_low_variance_notes`)."""
+    duration, event = "measure_days", "measure_observed"
+    design = _design(sample, duration, event, terms).drop(columns=[duration, event])
+    return design.columns, _low_variance_notes(design)
+
+
+def _timing_from(
+    frame: pd.DataFrame,
+    model2: _Estimates | None,
+    fit: Callable[[pd.DataFrame, Sequence[Term]], CoxResult] = _measure_cox,
+    checks: Callable[[pd.DataFrame, Sequence[Term]], tuple[pd.Index, list[str]]] = _design_checks,
+) -> CoxResult:
     """Tabell 7 from model 2's estimates, which are the same model's in other coordinates.
 
     Tabell 7's coefficients are a linear map of model 2's (:func:`_timing_contrasts`),
@@ -706,6 +840,11 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     a smaller Newton-Raphson step (which Tabell 7's own fit may not), Tabell 7 is fitted
     itself, so that its reason or note is that of a fit of Tabell 7's terms.
     ``frame`` is the measure models' frame (:func:`_measure_frame`).
+
+    The same for either kind of covariate: ``fit(frame, terms)`` is Tabell 7's own fit,
+    ``checks(sample, terms)`` its coefficients and the notes of lifelines' checks before
+    its fit; by default those of the fixed-covariate model (the time-varying model's:
+    :func:`rehabstats.stats.timevarying.tv_cox_models`).
     """
     duration, event = "measure_days", "measure_observed"
     terms = (GROUP, *TIMING_TERMS, *covariate_terms())
@@ -713,13 +852,13 @@ def _timing_from(frame: pd.DataFrame, model2: _Estimates | None) -> CoxResult:
     if refusal is not None:
         return _refused(sample, event, kept, refusal, notes)
     if model2 is None or model2.step_size != STEP_SIZES[0]:
-        return _measure_fit(frame, TIMING_TERMS)[0]
-    design = _design(sample, duration, event, kept).drop(columns=[duration, event])
-    contrasts = _timing_contrasts(design.columns, model2.covariance.index).to_numpy()
+        return fit(frame, terms)
+    names, check_notes = checks(sample, kept)
+    contrasts = _timing_contrasts(names, model2.covariance.index).to_numpy()
     coef = contrasts @ model2.summary["coef"].reindex(model2.covariance.index).to_numpy()
     covariance = contrasts @ model2.covariance.to_numpy() @ contrasts.T
-    summary = _wald_summary(pd.Series(coef, index=design.columns), covariance)
-    notes += _low_variance_notes(design)
+    summary = _wald_summary(pd.Series(coef, index=names), covariance)
+    notes += check_notes
     table = _rows(sample, kept, summary)
     return CoxResult(table, len(sample), int(sample[event].sum()), True, None, tuple(notes))
 
@@ -769,6 +908,8 @@ def _low_variance_notes(design: pd.DataFrame) -> list[str]:
     """
     from lifelines.utils import check_low_var
 
+    low = [name for name in design.columns if design[name].astype(float).var() < LOW_VARIANCE]
     with _recorded_warnings() as caught:
-        check_low_var(design)
+        if low:
+            check_low_var(design[low].astype(float))
     return _convergence_messages(caught)

@@ -20,7 +20,14 @@ import pandas as pd
 
 from rehabstats.data.population import EVENTS
 from rehabstats.stats import survival
-from rehabstats.stats.cox import CoxResult, Term, covariate_terms, fit_cox, model_frame
+from rehabstats.stats.cox import (
+    CoxResult,
+    Term,
+    _recoded,
+    covariate_terms,
+    fit_cox,
+    model_frame,
+)
 
 ARMS = ("control", "actor")  # the data dictionary's codes of ``arm``, in its order
 ARM = Term("arm", "control")
@@ -64,8 +71,9 @@ class ITTResult:
 
 
 def _arm(values: pd.Series) -> pd.Series:
-    """The ``arm`` column with the dictionary's codes as its categories."""
-    return values.astype(str).astype(pd.CategoricalDtype(ARMS))
+    """The ``arm`` column with the dictionary's codes as its categories (recoded through
+    its categories, not through a string per case)."""
+    return _recoded(values, pd.CategoricalDtype(ARMS))
 
 
 def _arm_columns(cases: pd.DataFrame, event: str) -> pd.DataFrame:

@@ -4,8 +4,9 @@ B5 and B6 enter meeting and plan as fixed covariates known from the whole follow
 a case with a meeting on day 80 counts as "with a meeting" also on days 0–79, when it
 could not yet have one (immortal time bias). Here each case is split into (start, stop]
 rows, the counting-process form, and meeting(t) and plan(t) switch on on the day they
-happen; lifelines' ``CoxTimeVaryingFitter`` fits it (Efron's method for tied times, no
-penalty), on the sample, terms and covariates of the fixed models.
+happen; lifelines fits it (Efron's method for tied times, no penalty), on the sample,
+terms and covariates of the fixed models: its ``CoxTimeVaryingFitter`` on small data, its
+sorted computation of the same likelihood on large data (:func:`_fit_rows`).
 
 Time is in whole days from the case's start, and day d is the interval (d − 1, d]:
 
@@ -30,34 +31,42 @@ meeting on or before that day).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from rehabstats.stats.cox import (
     GROUP,
+    LOW_VARIANCE,
     MEASURE_EVENTS,
     MODEL1_TERMS,
     TIMED,
-    TIMING_TERMS,
     WINDOW_TERMS,
     CoxRefusal,
     CoxResult,
     Term,
+    _convergence_messages,
     _design,
+    _Estimates,
+    _recorded_warnings,
     _refused,
     _rows,
     _sample,
+    _timing_from,
     _window,
     _yes_no,
     covariate_terms,
+    efron_fit,
     fit_with_retries,
     model_frame,
 )
 
 DURATION, EVENT = "measure_days", "measure_observed"
 ENTRY = -1.0  # the start of day 0: day d is the interval (d - 1, d]
+# Counting-process rows up to which CoxTimeVaryingFitter fits them (:func:`_fit_rows`).
+LOOPED_ROWS = 10_000
 
 
 def known_at_measure(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,10 +125,17 @@ def counting_process(frame: pd.DataFrame, terms: Sequence[Term]) -> pd.DataFrame
     return rows
 
 
-def _fit_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, CoxRefusal | None, list[str]]:
-    """lifelines' ``summary`` of the counting-process fit, or None and why; warnings as
-    notes. Fitted, retried and refused exactly as cox.py's fits
-    (:func:`cox.fit_with_retries`)."""
+def _fit_rows(rows: pd.DataFrame) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
+    """The estimates of the counting-process fit (lifelines' ``summary`` and the
+    covariance), or None and why; warnings as notes. Fitted, retried and refused exactly
+    as cox.py's fits (:func:`cox.fit_with_retries`): by ``CoxTimeVaryingFitter`` up to
+    ``LOOPED_ROWS`` rows, by :func:`_sorted_fit` above."""
+    fitted = _sorted_fit(rows) if len(rows) > LOOPED_ROWS else _looped_fit(rows)
+    return fit_with_retries(fitted)
+
+
+def _looped_fit(rows: pd.DataFrame) -> Callable[[float], object]:
+    """lifelines' ``CoxTimeVaryingFitter`` on ``rows``, as a fit with a given step size."""
     # lifelines takes a second to import: only when fitting.
     from lifelines import CoxTimeVaryingFitter
 
@@ -129,8 +145,88 @@ def _fit_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, CoxRefusal | Non
         fitter = CoxTimeVaryingFitter(penalizer=0.0)
         return fitter.fit(data, EVENT, "start", "stop", fit_options={"step_size": step})
 
-    estimates, refusal, notes = fit_with_retries(fitted)
-    return (None if estimates is None else estimates.summary), refusal, notes
+    return fitted
+
+
+def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
+    """The likelihood of ``CoxTimeVaryingFitter`` on ``rows``, maximised by lifelines'
+    sorted Efron computation (:func:`cox.efron_fit`), as a fit with a given step size.
+
+    ``CoxTimeVaryingFitter`` finds the cases at risk on each event day among all rows:
+    its time grows with rows × event days, ten minutes a model for a million cases
+    (benchmarks/README.md, session 8), days for ten million. The sorted
+    computation adds up the risk sets from the last day back, which only works for
+    rows at risk from the start: a row (start, stop] is the row (−∞, stop] less the row
+    (−∞, start], that is, the same covariates at duration ``start`` with case weight
+    −1 and no event. In Efron's likelihood the rows enter only through sums of
+    weight · exp(xβ) (times x, x xᵀ) over the risk set, and the events, which keep
+    weight 1, so the two likelihoods are the same function of β: the same estimates,
+    to the convergence criteria, which are ``CoxTimeVaryingFitter``'s. Its warnings
+    about columns of low variance are given as it gives them, on ``rows``.
+    """
+    start, stop = rows["start"].to_numpy(), rows["stop"].to_numpy()
+    event = rows[EVENT].to_numpy(bool)
+    late = np.flatnonzero(start > ENTRY)  # rows at risk from the start need no second row
+    durations = np.concatenate([stop, start[late]])
+    events = np.concatenate([event, np.zeros(len(late), bool)])
+    weights = np.concatenate([np.ones(len(rows)), np.full(len(late), -1.0)])
+    names = rows.columns.drop(["case", "start", "stop", EVENT])
+    low, separated = _low_variance(rows, names, event)
+
+    def column(name: str) -> np.ndarray:
+        values = rows[name].to_numpy()
+        return np.concatenate([values, values[late]])
+
+    def fitted(step: float) -> object:
+        _warn_low_variance(rows, low, separated, event)
+        options = {"precision": 1e-8, "max_steps": 50}  # CoxTimeVaryingFitter's criteria
+        return efron_fit(names, column, durations, events, EVENT, step, weights, False, **options)
+
+    return fitted
+
+
+def _low_variance(
+    rows: pd.DataFrame, names: pd.Index, events: np.ndarray
+) -> tuple[pd.Index, pd.Index]:
+    """The columns ``CoxTimeVaryingFitter`` warns about: those of low variance, and those
+    of low variance among the rows with an event or among those without, but not in all
+    (lifelines' ``check_low_var`` and ``check_complete_separation_low_variance``),
+    found a column at a time rather than on all columns as floats at once."""
+
+    def low(values: np.ndarray) -> bool:
+        return pd.Series(values, dtype=float).var() < LOW_VARIANCE
+
+    columns = [rows[name].to_numpy() for name in names]
+    overall = names[[low(values) for values in columns]]
+    split = names[[low(values[events]) or low(values[~events]) for values in columns]]
+    return overall, split.difference(overall)
+
+
+def _warn_low_variance(
+    rows: pd.DataFrame, low: pd.Index, separated: pd.Index, events: np.ndarray
+) -> None:
+    """lifelines' warnings about the columns :func:`_low_variance` found, as
+    ``CoxTimeVaryingFitter`` gives them on ``rows``."""
+    from lifelines.utils import check_complete_separation_low_variance, check_low_var
+
+    if len(low):
+        check_low_var(rows[low].astype(float))
+    if len(separated):
+        check_complete_separation_low_variance(rows[separated].astype(float), events, EVENT)
+
+
+def _row_checks(
+    frame: pd.DataFrame, sample: pd.DataFrame, terms: Sequence[Term]
+) -> tuple[pd.Index, list[str]]:
+    """The coefficients of ``terms`` on the counting-process rows of ``sample``'s cases,
+    and the notes that lifelines' checks of those rows leave before a fit: the only
+    notes a fit that converges can have (its other warnings mean it failed)."""
+    rows = counting_process(frame.loc[sample.index], terms)
+    names = rows.columns.drop(["case", "start", "stop", EVENT])
+    event = rows[EVENT].to_numpy(bool)
+    with _recorded_warnings() as caught:
+        _warn_low_variance(rows, *_low_variance(rows, names, event), event)
+    return names, _convergence_messages(caught)
 
 
 def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
@@ -140,24 +236,39 @@ def fit_time_varying(frame: pd.DataFrame, terms: Sequence[Term]) -> CoxResult:
     one row per case with meeting and plan as of the last day; ``n`` and ``events`` count
     cases and measures, not rows. ``frame`` is :func:`measure_frame`'s.
     """
+    return _fit_time_varying(frame, terms)[0]
+
+
+def _fit_time_varying(
+    frame: pd.DataFrame, terms: Sequence[Term]
+) -> tuple[CoxResult, _Estimates | None]:
+    """:func:`fit_time_varying` and the fit's estimates (None when the model was refused)."""
     sample, kept, refusal, notes = _sample(frame, DURATION, EVENT, terms)
     if refusal is not None:
-        return _refused(sample, EVENT, kept, refusal, notes)
-    summary, refusal, fit_notes = _fit_rows(counting_process(frame.loc[sample.index], kept))
-    if summary is None:
-        return _refused(sample, EVENT, kept, refusal, notes)
-    table = _rows(sample, kept, summary)
-    return CoxResult(table, len(sample), int(sample[EVENT].sum()), True, None, (*notes, *fit_notes))
+        return _refused(sample, EVENT, kept, refusal, notes), None
+    estimates, refusal, fit_notes = _fit_rows(counting_process(frame.loc[sample.index], kept))
+    if estimates is None:
+        return _refused(sample, EVENT, kept, refusal, notes), None
+    table = _rows(sample, kept, estimates.summary)
+    events = int(sample[EVENT].sum())
+    return CoxResult(table, len(sample), events, True, None, (*notes, *fit_notes)), estimates
 
 
 def tv_cox_models(cases: pd.DataFrame) -> dict[str, CoxResult]:
     """``TV_B5`` (meeting and plan yes/no), ``TV_B6`` (their windows against none yet)
     and ``TV_T7`` (the windows against 91+, as Tabell 7 has them: the test of whether an
     early meeting still beats a late one), time-varying, adjusted for group and the
-    covariates as B5, B6 and Tabell 7 are."""
+    covariates as B5, B6 and Tabell 7 are.
+
+    ``TV_T7`` is ``TV_B6`` in other coordinates, as Tabell 7 is B6: every window's
+    indicator switches on with meeting (plan) yes/no, which is their sum. So it is
+    derived from ``TV_B6``'s fit as Tabell 7 is from B6's (:func:`cox._timing_from`,
+    fitted itself when ``TV_B6``'s fit failed or needed a smaller step), with the notes
+    of lifelines' checks of its own rows: two time-varying fits for the three models.
+    """
     frame = measure_frame(cases)
-    models = (("B5", MODEL1_TERMS), ("B6", WINDOW_TERMS), ("T7", TIMING_TERMS))
-    return {
-        f"TV_{key}": fit_time_varying(frame, (GROUP, *terms, *covariate_terms()))
-        for key, terms in models
-    }
+    covariates = covariate_terms()
+    model1 = fit_time_varying(frame, (GROUP, *MODEL1_TERMS, *covariates))
+    model2, estimates = _fit_time_varying(frame, (GROUP, *WINDOW_TERMS, *covariates))
+    timing = _timing_from(frame, estimates, fit_time_varying, partial(_row_checks, frame))
+    return {"TV_B5": model1, "TV_B6": model2, "TV_T7": timing}
