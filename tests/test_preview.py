@@ -92,6 +92,42 @@ def _append(path: Path, text: str) -> callable:
     return lambda: path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
+def _replace(path: Path, old: str, new: str) -> None:
+    """The one ``old`` in ``path`` made ``new``."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _figures(running: Running) -> dict[str, tuple[int, bytes]]:
+    """Each figure the preview saved: when it was last written, and its SVG."""
+    folder = running.preview.folder / "work" / "figures"
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.svg")}
+
+
+def _without(figures: dict, name: str) -> dict:
+    return {key: value for key, value in figures.items() if key != name}
+
+
+def _inline(page: str, stem: str) -> str:
+    """The figure ``stem`` as the page draws it, inline, its ids prefixed with the stem
+    (``itt-d1-sv`` for itt_d1-sv.svg)."""
+    svgs = re.findall(r'<svg class="figure".*?</svg>', page, re.DOTALL)
+    [svg] = [svg for svg in svgs if f'id="{stem}-' in svg]
+    return svg
+
+
+def _chapter_runs(running: Running) -> dict[str, int]:
+    """The execution count of each chapter's cell in the notebook the preview last ran."""
+    notebook = json.loads((running.preview.folder / "work" / "report.ipynb").read_text("utf-8"))
+    runs = {}
+    for cell in notebook["cells"]:
+        shown = re.search(r'doc\.chapter\("(\w+)"\)', "".join(cell["source"]))
+        if shown is not None:
+            runs[shown[1]] = cell["execution_count"]
+    return runs
+
+
 def _status(url: str, path: str) -> int:
     """The status of a request for ``path`` sent as written (no normalisation)."""
     host, port = url.removeprefix("http://").rstrip("/").split(":")
@@ -126,6 +162,69 @@ def test_a_prose_edit_is_shown_without_analysing_the_data_again(running) -> None
     page = running.after(_append(summary, "\nEn mening som just skrevs till.\n"))
     assert "En mening som just skrevs till." in page
     assert results.stat().st_mtime_ns == stamp, "the results were computed again"
+
+
+def test_a_prose_edit_runs_its_chapter_again_and_keeps_the_others(running) -> None:
+    """Only the edited chapter's cell runs again (its count moves on, the others' stay);
+    an edit of another chapter after it keeps the first edit on the page."""
+    text = running.project / "text" / "sv"
+    before = _chapter_runs(running)
+    page = running.after(_append(text / "conclusions.md", "\nSlutsatsen fick en mening till.\n"))
+    after = _chapter_runs(running)
+    assert "Slutsatsen fick en mening till." in page
+    assert after["conclusions"] != before["conclusions"]
+    assert {k: v for k, v in after.items() if k != "conclusions"} == {
+        k: v for k, v in before.items() if k != "conclusions"
+    }
+    page = running.after(_append(text / "aim.md", "\nSyftet fick en mening till.\n"))
+    assert "Syftet fick en mening till." in page and "Slutsatsen fick en mening till." in page
+
+
+def test_prose_that_takes_in_other_prose_shows_its_change(running) -> None:
+    """A section that includes another file shows that file's edit (no chapter's own
+    prose changed), and a placeholder the prose lacks is shown as an error until it is
+    put right."""
+    text = running.project / "text" / "sv"
+    aim, shared = text / "aim.md", text / "delad.md"
+    good = aim.read_text(encoding="utf-8")
+
+    def include() -> None:
+        shared.write_text("Delad text, första lydelsen.\n", encoding="utf-8")
+        aim.write_text(good + '\n{% include "delad.md" %}\n', encoding="utf-8")
+
+    assert "Delad text, första lydelsen." in running.after(include)
+    page = running.after(lambda: shared.write_text("Delad text, andra lydelsen.\n", "utf-8"))
+    assert "Delad text, andra lydelsen." in page and "första lydelsen" not in page
+    page = running.after(lambda: aim.write_text(good + "\n{{ finns_inte }}\n", "utf-8"))
+    assert 'role="alert"' in page and "finns_inte" in page
+    assert "Delad text, andra lydelsen." in page, "the last good report stays"
+    page = running.after(lambda: aim.write_text(good, encoding="utf-8"))
+    assert 'role="alert"' not in page and "Delad text" not in page
+    running.after(shared.unlink)
+
+
+def test_a_figure_is_drawn_again_only_when_what_it_is_drawn_from_changes(running) -> None:
+    """A prose edit draws no figure again. A label edit runs the whole notebook again
+    (the diagrams' titles show it) but draws again only the figure whose label changed,
+    which the page then shows; the label put back, the page shows the figure as it was."""
+    drawn = _figures(running)
+    assert len(drawn) == 8
+    running.after(_append(running.project / "text" / "sv" / "summary.md", "\nEn till.\n"))
+    assert _figures(running) == drawn
+    glossary = running.project / "glossary" / "sv.yaml"
+    good, before = glossary.read_text(encoding="utf-8"), running.page()
+    assert "Figurdiagram 1" not in before and "Trepartssamtal" not in _inline(before, "f2-sv")
+
+    def relabel() -> None:
+        _replace(glossary, "\ndiagram_word: Diagram\n", "\ndiagram_word: Figurdiagram\n")
+        _replace(glossary, "    meeting: Avstämningsmöte\n", "    meeting: Trepartssamtal\n")
+
+    page, now = running.after(relabel), _figures(running)
+    assert "Figurdiagram 1" in page, "the Kaplan–Meier diagrams' chapters ran again"
+    assert "Trepartssamtal" in _inline(page, "f2-sv")
+    assert _without(now, "f2-sv.svg") == _without(drawn, "f2-sv.svg"), "not drawn again"
+    page = running.after(lambda: glossary.write_text(good, encoding="utf-8"))
+    assert _inline(page, "f2-sv") == _inline(before, "f2-sv")
 
 
 def test_the_page_reloads_itself_in_a_browser(running) -> None:
@@ -165,8 +264,12 @@ def test_a_half_saved_glossary_shows_its_error_above_the_last_page(running) -> N
 def test_changed_data_are_analysed_again_and_broken_data_shown_as_an_error(running) -> None:
     original = pd.read_csv(running.data, dtype=str, keep_default_na=False)
     fewer = original.iloc[:-28]
+    drawn, before = _figures(running), running.page()
     page = running.after(lambda: fewer.to_csv(running.data, index=False))
     assert fmt.integer(len(fewer), "sv") in page and fmt.integer(len(original), "sv") not in page
+    assert _figures(running)["f2-sv.svg"] == drawn["f2-sv.svg"], "not drawn from the data"
+    for stem in ("d1-sv", "itt-d1-sv"):  # drawn from the data: drawn again, and shown
+        assert _inline(page, stem) != _inline(before, stem)
     broken = fewer.assign(arm=fewer["arm"].where(fewer.index != 0, "banan"))
     page = running.after(lambda: broken.to_csv(running.data, index=False))
     assert 'role="alert"' in page and "banan" in page and "arm" in page

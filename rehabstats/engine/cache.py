@@ -44,7 +44,7 @@ def cache_folder() -> Path | None:
     return Path(base) / "rehabstats"
 
 
-def _code_digest() -> str:
+def code_digest() -> str:
     """The installed rehabstats' source files, each by its path and content."""
     package = Path(rehabstats.__file__).parent
     digest = hashlib.sha256()
@@ -81,7 +81,7 @@ def _specification_digest() -> str:
 def results_key(data_sha256: str, settings: Path | None) -> str:
     """The key of a data file's results: what decides them, hashed (see the module doc)."""
     digest = hashlib.sha256()
-    parts = (data_sha256, _code_digest(), _specification_digest(), _environment_digest())
+    parts = (data_sha256, code_digest(), _specification_digest(), _environment_digest())
     for part in parts:
         digest.update(part.encode() + b"\0")
     if settings is not None:

@@ -98,10 +98,13 @@ class Kernels:
     :data:`NOTEBOOK_STATE`), so that a part's notebook runs as on a new kernel without
     the seconds of starting one. Every part runs the same notebook, which sets what it
     sets in the modules again. A kernel whose notebook failed is shut down, not kept.
+    ``state`` is code run after :data:`NOTEBOOK_STATE` at each refresh (the preview
+    turns on its figure cache there, :mod:`rehabstats.engine.figure_cache`).
     """
 
-    def __init__(self, langs: Sequence[str], keep: bool = False) -> None:
+    def __init__(self, langs: Sequence[str], keep: bool = False, state: str = "") -> None:
         self.keep = keep
+        self.state = "\n".join([NOTEBOOK_STATE, state])
         self._idle: dict[str, Kernel] = {}
         try:
             for lang in langs:
@@ -111,14 +114,17 @@ class Kernels:
             raise
 
     @contextmanager
-    def use(self, lang: str, cwd: Path) -> Iterator[Kernel]:
-        """The language's kernel (a new one if it has none), fresh, in the folder ``cwd``."""
+    def use(self, lang: str, cwd: Path, refresh: bool = True) -> Iterator[Kernel]:
+        """The language's kernel (a new one if it has none), fresh, in the folder ``cwd``;
+        not ``refresh``: as its last notebook left it (the preview runs cells of that
+        notebook again on it, a kernel it kept)."""
         kernel = self._idle.pop(lang, None)
         if kernel is None:
             kernel = start_kernel(cwd, NOTEBOOK_IMPORTS)
         kept = False
         try:
-            refresh_kernel(kernel, cwd, NOTEBOOK_STATE)
+            if refresh:
+                refresh_kernel(kernel, cwd, self.state)
             yield kernel
             kept = self.keep
         finally:

@@ -6,9 +6,14 @@ prose, glossaries, edition, study settings, notebook), rehabstats' own report co
 and templates — and renders again when any of it changes. The results are computed
 again only when the data or the study settings change (and come from the results cache
 when that data was analysed before, :mod:`rehabstats.engine.cache`); the notebook runs
-again on the kernel the preview keeps, so an edit of the prose costs the notebook and
-pandoc, not the statistics or a kernel start. The page asks for the report's version
-and reloads itself when a new one is ready.
+again on the kernel the preview keeps, so an edit costs the notebook and pandoc, not the
+statistics or a kernel start. An edit of nothing but prose costs less: only the cells of
+the chapters whose prose changed run again, on the namespace the notebook left
+(:meth:`Preview._cells_again`). The kernel keeps the figures it drew
+(:mod:`rehabstats.engine.figure_cache`): a figure is drawn again only when what it is
+drawn from — its data, labels, language, matplotlib's settings, rehabstats' source —
+changed. The page asks for the report's version and reloads itself when a new one is
+ready.
 
 A change that breaks the report — a file saved half-written, a placeholder the prose
 does not have, data that break the contract — is shown on the page, above the last good
@@ -18,8 +23,10 @@ version and its reload script: nothing else on the machine can be fetched throug
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -29,19 +36,44 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+from jinja2 import meta
+from jupyter_core.utils import run_sync
 
 from rehabstats.data.dictionary import study_settings
 from rehabstats.engine.cache import cached_analyse
 from rehabstats.engine.pipeline import NOTEBOOK, STEM, Kernels, RenderOptions
-from rehabstats.engine.render import TEMPLATES, execute_notebook, render_notebook, set_front_matter
-from rehabstats.errors import OptionError, RehabstatsError
+from rehabstats.engine.render import (
+    KERNEL_TIMEOUT,
+    TEMPLATES,
+    Kernel,
+    execute_notebook,
+    render_notebook,
+    set_front_matter,
+)
+from rehabstats.errors import OptionError, RehabstatsError, RenderError
 from rehabstats.reporting.edition import edition_for, front_matter, load_edition
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.project import PACKAGE_CONTENT
 from rehabstats.stats.disclosure import protect
 
+if TYPE_CHECKING:
+    import nbformat
+
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.25  # how often the watched files are looked at
+# Run in the kept kernel before each notebook: keep its figures between renders.
+KEEP_FIGURES = "from rehabstats.engine import figure_cache\nfigure_cache.keep()"
+# The notebook's cells that show a chapter, and those that show a chapter's figures for the
+# audit trail (from the results alone), as report.ipynb writes them; #| options aside.
+CHAPTER_CELL = re.compile(r'Markdown\(doc\.chapter\("(\w+)"\)\)')
+AUDIT_CELL = re.compile(r'doc\.figures\("\w+"\)')
+PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})  # papermill's
+KERNEL_POLL_SECONDS = 1.0  # how often a cell run again looks whether its kernel lives
+# The messages of a cell's run that are its outputs in the notebook.
+OUTPUT_MESSAGES = ("execute_result", "display_data", "stream", "error")
 # Files in the watched folders that are not report content.
 IGNORED = ("__pycache__", "figures", ".ipynb_checkpoints")
 RELOAD_SCRIPT = """\
@@ -100,6 +132,9 @@ class Preview:
         self.messages = Glossary.load(PACKAGE_CONTENT / "glossary", self.lang)["preview"]
         self._results: Path | None = None
         self._data_sha256 = ""
+        # The notebook the kept kernel's namespace comes from: the last render's, if it
+        # succeeded (then cells of it may run again on that namespace).
+        self._executed: Path | None = None
 
     # --- what is watched -----------------------------------------------------------------
 
@@ -131,6 +166,52 @@ class Preview:
             stamps[path] = (stat.st_mtime_ns, stat.st_size)
         return stamps
 
+    def _prose_changed(self, changed: set[Path]) -> set[str] | None:
+        """The names of the sections whose prose changed (``text/<lang>/<name>.md`` of
+        the project or the package), or None when anything else changed, or when a
+        section's prose takes in another template, so that a change can show outside its
+        own chapter."""
+        folders = {
+            folder.resolve() for folder in self.options.project.search_path(f"text/{self.lang}")
+        }
+        if any(path.suffix != ".md" or path.parent.resolve() not in folders for path in changed):
+            return None
+        parser = jinja2.Environment()
+        for folder in folders:
+            for path in folder.glob("*.md"):
+                try:
+                    source = parser.parse(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+                    return None  # the whole notebook's run says what is wrong
+                if any(True for _ in meta.find_referenced_templates(source)):  # None: a name
+                    return None
+        return {path.stem for path in changed}
+
+    def _cells_again(self, notebook: nbformat.NotebookNode, changed: set[Path]) -> list[int] | None:
+        """The cells of ``notebook``, the last one run, to run again on its namespace
+        after ``changed``, or None: the whole notebook must run, on a fresh kernel.
+
+        Only when nothing but prose changed (:meth:`_prose_changed`): then a chapter
+        cell whose prose did not change would show what it shows, and an audit cell
+        (:data:`AUDIT_CELL`) too, as would the parameters (they are the same); every
+        other code cell runs again, in order: the changed chapters, and cells of unknown
+        effect, such as the one that opens the document (reading its prose again) and the
+        provenance.
+        """
+        names = self._prose_changed(changed)
+        if names is None:
+            return None
+        again = []
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code" or PARAMETER_TAGS & set(cell.metadata.get("tags", [])):
+                continue
+            code = _code(cell.source)
+            chapter = CHAPTER_CELL.fullmatch(code)
+            if AUDIT_CELL.fullmatch(code) or (chapter is not None and chapter[1] not in names):
+                continue
+            again.append(index)
+        return again
+
     def _needs_results(self, changed: set[Path]) -> bool:
         """Whether a change means computing the results again: the data or the study
         settings (which change the data contract's categories)."""
@@ -154,7 +235,9 @@ class Preview:
 
     def _render_page(self, kernels: Kernels, changed: set[Path]) -> str:
         """The report's HTML, the results computed again only if they must be, the
-        notebook run on the kept kernel made fresh (:class:`Kernels`)."""
+        notebook run on the kept kernel made fresh (:class:`Kernels`), or only some of
+        its cells run again on the kernel as it is (:meth:`_cells_again`)."""
+        executed, self._executed = self._executed, None  # kept only if this one succeeds
         self.options.check()
         work = self.folder / "work"
         with study_settings(self.options.project.settings):
@@ -169,24 +252,34 @@ class Preview:
                 self._results, self._data_sha256 = work / "results.pkl", results.dataset.sha256
             edition = load_edition(self.options.edition_file, [self.lang])
             edition_lang = edition_for(edition, self.lang, self._data_sha256)
-            with kernels.use(self.lang, work) as kernel:
-                notebook = execute_notebook(
-                    self.options.project.find(NOTEBOOK),
-                    {
-                        "results": str(self._results),
-                        "lang": self.lang,
-                        "reports_dir": str(self.options.project.content_dir),
-                        "figures_dir": str(work / "figures"),
-                        "edition": edition_lang,
-                    },
-                    output=work / NOTEBOOK,
-                    cwd=work,
-                    kernel=kernel,
-                )
+            if executed is None:
+                again, last = None, None
+            else:
+                last = _read_notebook(executed)
+                again = self._cells_again(last, changed)
+            with kernels.use(self.lang, work, refresh=again is None) as kernel:
+                if again is None:
+                    notebook = execute_notebook(
+                        self.options.project.find(NOTEBOOK),
+                        {
+                            "results": str(self._results),
+                            "lang": self.lang,
+                            "reports_dir": str(self.options.project.content_dir),
+                            "figures_dir": str(work / "figures"),
+                            "edition": edition_lang,
+                        },
+                        output=work / NOTEBOOK,
+                        cwd=work,
+                        kernel=kernel,
+                    )
+                else:
+                    notebook = _run_again(executed, last, again, kernel)
             glossary = Glossary.of(self.options.project, self.lang)
             set_front_matter(notebook, front_matter(edition_lang, glossary))
             files = render_notebook(notebook, work / "html", STEM, ["html"])
-            return files["html"].read_text(encoding="utf-8")
+            page = files["html"].read_text(encoding="utf-8")
+        self._executed = notebook
+        return page
 
     # --- what is served ------------------------------------------------------------------
 
@@ -229,7 +322,7 @@ class Preview:
         self.folder.mkdir(parents=True, exist_ok=True)
         server = self.serve(port)
         try:
-            with Kernels([self.lang], keep=True) as kernels:
+            with Kernels([self.lang], keep=True, state=KEEP_FIGURES) as kernels:
                 address = f"http://{LOOPBACK}:{server.server_address[1]}/"
                 (ready or self.log)(address)
                 for changed in self._changes(stop):
@@ -250,6 +343,77 @@ class Preview:
             seen = now
             if changed:
                 yield changed
+
+
+def _code(source: str) -> str:
+    """A cell's code without its ``#|`` options and blank lines."""
+    lines = source.strip().splitlines()
+    return "\n".join(line for line in lines if line.strip() and not line.startswith("#|"))
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The executed notebook at ``path`` (nbformat is imported where it is used)."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def _run_again(
+    path: Path, notebook: nbformat.NotebookNode, cells: list[int], kernel: Kernel
+) -> Path:
+    """Run the ``cells`` of ``notebook`` (executed, at ``path``) again on ``kernel``, in
+    order, each one's outputs replaced by its new ones, and write it back to ``path``.
+    A cell that fails raises RenderError naming it, as :func:`execute_notebook` does."""
+    import nbformat
+
+    ran = run_sync(_execute)(kernel, [notebook.cells[index].source for index in cells])
+    for index, (reply, outputs) in zip(cells, ran, strict=False):  # up to a failed one
+        cell = notebook.cells[index]
+        if reply["status"] != "ok":
+            first = _code(cell.source).splitlines()[0]
+            raise RenderError(
+                f"{NOTEBOOK}: cell {index} ({first!r}) failed with {reply.get('ename')}: "
+                f"{reply.get('evalue')}"
+            )
+        cell.outputs = [nbformat.v4.output_from_msg(message) for message in outputs]
+        cell.execution_count = reply["execution_count"]
+    nbformat.write(notebook, path)
+    return path
+
+
+async def _execute(kernel: Kernel, sources: list[str]) -> list[tuple[dict, list[dict]]]:
+    """Run each of ``sources`` on ``kernel`` as a notebook cell, up to one that fails:
+    for each, the content of the kernel's reply and the messages of what the cell showed
+    (:data:`OUTPUT_MESSAGES`)."""
+    ran: list[tuple[dict, list[dict]]] = []
+    client = kernel.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=KERNEL_TIMEOUT)
+        for source in sources:
+            messages: list[dict] = []
+            running = client.execute_interactive(
+                source, allow_stdin=False, output_hook=messages.append
+            )
+            reply = await _while_alive(kernel, asyncio.ensure_future(running))
+            shown = [message for message in messages if message["msg_type"] in OUTPUT_MESSAGES]
+            ran.append((reply["content"], shown))
+            if reply["content"]["status"] != "ok":
+                break
+    finally:
+        kernel.close_clients()
+    return ran
+
+
+async def _while_alive(kernel: Kernel, running: asyncio.Future[dict]) -> dict:
+    """What ``running`` (a cell on ``kernel``) returns; RenderError if the kernel dies
+    first, which its client, waiting for the cell's messages, would never notice."""
+    while not running.done():
+        await asyncio.wait({running}, timeout=KERNEL_POLL_SECONDS)
+        if not running.done() and not await kernel.is_alive():
+            running.cancel()
+            raise RenderError(f"{NOTEBOOK}: the notebook's kernel died while a cell ran")
+    return running.result()
 
 
 def _first_in(page: str, element: str, fragment: str) -> str:

@@ -13,7 +13,7 @@ import html
 import platform
 import subprocess
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from importlib import metadata
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from rehabstats.data.dictionary import load_dictionary, use_study
 from rehabstats.data.population import GROUPS
+from rehabstats.engine import figure_cache
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.comparison import comparison_context
@@ -156,22 +157,24 @@ class ReportDocument:
 
     def _image(
         self,
-        figure: figures.Figure,
+        figure: figure_cache.Drawing,
         stem: str,
         title: str,
         alt: str,
         note: str = "",
         data: str = "",
     ) -> str:
-        """Save ``figure`` as SVG and show it under ``title``, then the Markdown ``data``
-        (its values as a table), with ``note`` below.
+        """Save the figure that ``figure`` draws as SVG (:func:`figure_cache.save`: kept
+        from the last render in the preview, when drawn from the same things) and show it
+        under ``title``, then the Markdown ``data`` (its values as a table), with ``note``
+        below.
 
         The Markdown links the SVG for both outputs: pandoc embeds it in the HTML and
         Typst draws it as vectors in the PDF. It spans the text width, as the figure is
         drawn for (16 cm); without that a browser shows an SVG at its own size, narrower
         than the column.
         """
-        svg = figures.save_figure(figure, self.figures_dir, f"{stem}-{self.lang}")
+        svg = figure_cache.save(figure, self.figures_dir, f"{stem}-{self.lang}")
         relative = f"{self.figures_dir.name}/{svg.name}"
         title, alt, note = (fmt.markdown_literal(text) for text in (title, alt, note))
         image = f"![{alt}]({relative}){{width=100%}}"
@@ -215,7 +218,8 @@ class ReportDocument:
         and ``groups_note`` the groups, then the source line.
         """
         g, key, number, event = self.glossary, shown.key, shown.number, shown.event
-        figure = figures.km_figure(
+        figure = partial(
+            figures.km_figure,
             curves,
             groups,
             x_label=g["diagrams.x_axis"],
@@ -273,7 +277,7 @@ class ReportDocument:
         # a span without dates (nobody started a measure) has no bar
         events = {k: span for k, span in spans.items() if not pd.isna(span[0])}
         labels = {k: g[f"figures.timeline.{k}"] for k in events}
-        figure = figures.timeline_figure(events, labels, lang=self.lang)
+        figure = partial(figures.timeline_figure, events, labels, lang=self.lang)
         alt = g.fill(
             "figures.F1_alt",
             start=fmt.date(t["randomisation_first"], self.lang),
@@ -286,7 +290,7 @@ class ReportDocument:
         """Figur 2: the case-handling process from case start to measure."""
         g = self.glossary
         labels = {k: g[f"figures.process.{k}"] for k in g["figures.process"]}
-        figure = figures.process_figure(labels)
+        figure = partial(figures.process_figure, labels)
         title = f"{g['figure_word']} {shown.number} {g[f'figures.{shown.key}']}"
         return self._image(figure, shown.key.lower(), title, g[f"figures.{shown.key}_alt"])
 
