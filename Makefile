@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 DATA   ?= data/register.csv
 OUT    ?= _output
 
-.PHONY: all setup lock report test test-tools lint format data benchmark
+.PHONY: all setup lock report test test-tools lint format data benchmark benchmark-tools
 
 all: report
 
@@ -36,7 +36,8 @@ test: setup test-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# What the accessibility tests run besides Python: Debian's chromium, Node.js with npm
+# What the tests run besides Python: R with its survival package (tests/test_against_r.py),
+# Debian's chromium, Node.js with npm
 # (apt, as root, or through sudo) and axe-core with puppeteer-core, exactly as
 # tests/a11y/package-lock.json pins them (npm ci, again whenever the lock changes).
 # Only what is missing is installed: a machine whose Node.js comes from elsewhere (such
@@ -49,6 +50,8 @@ test-tools:
 	command -v node >/dev/null || MISSING="$$MISSING nodejs"; \
 	command -v npm >/dev/null || MISSING="$$MISSING npm"; \
 	test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || MISSING="$$MISSING fonts-dejavu-core"; \
+	command -v Rscript >/dev/null || MISSING="$$MISSING r-base-core"; \
+	Rscript -e 'library(survival)' >/dev/null 2>&1 || MISSING="$$MISSING r-cran-survival"; \
 	if [ -n "$$MISSING" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	  elif command -v sudo >/dev/null; then SUDO=sudo; \
@@ -81,3 +84,15 @@ benchmark: setup
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_statistics.py --sizes $(SIZES)
 	$(BIN)/python benchmarks/bench_cox.py
+
+# The R Markdown peer of benchmarks/bench_peer.py (R Markdown, knitr, survminer and what
+# they need: about 200 Debian packages, so not among test-tools); as root or through sudo.
+benchmark-tools:
+	@MISSING=; \
+	for p in survival rmarkdown knitr survminer; do \
+	  Rscript -e "library($$p)" >/dev/null 2>&1 || MISSING="$$MISSING r-cran-$$p"; \
+	done; \
+	if [ -n "$$MISSING" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends r-base-core $$MISSING; \
+	fi

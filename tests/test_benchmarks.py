@@ -96,3 +96,12 @@ def test_preview_benchmark_times_an_edit_against_the_floor() -> None:
     out = _run("bench_preview.py", "--edits", "1")
     assert {"floor (empty notebook, new kernel, HTML)", "wall s"} <= _cells(out)
     assert "edit / floor:" in out and "(target 1.5x)" in out
+
+
+def test_peer_benchmark_runs_the_r_analysis() -> None:
+    """bench_peer.py's R side as far as `make test` installs R (r-base-core, survival):
+    analysis.R through the benchmark's own commands and measurement. The R Markdown peer
+    needs `make benchmark-tools` (some 200 Debian packages), which CI does not install."""
+    out = _run("bench_peer.py", "--analysis-only", "--rounds", "1")
+    assert {"R analysis (analysis.R)", "median wall s", "wall s, rounds"} <= _cells(out)
+    assert "survival 3." in out
