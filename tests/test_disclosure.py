@@ -16,6 +16,7 @@ from rehabstats.reporting.tables import build_table
 from rehabstats.reporting.text import text_context
 from rehabstats.stats.disclosure import (
     complete_lines,
+    curve_hiding,
     disclosed,
     hidden_in,
     left_out_by_reason,
@@ -24,6 +25,7 @@ from rehabstats.stats.disclosure import (
     protect_tables,
     sensitive,
 )
+from rehabstats.stats.survival import km_curves
 from tests.conftest import ROOT
 
 
@@ -71,12 +73,87 @@ def test_numbers_at_risk_and_curve_points_below_five_are_hidden(tiny_county) -> 
         original = tiny_county.events[event].curves
         small = original["at_risk"] < 5
         assert er.curves.loc[small, ["at_risk", "cum_share_pct"]].isna().all().all()
-        # day 0 is the group's count of Tabell 4–6, hidden with it; the other days shown
+        # day 0 is the group's count of Tabell 4–6, hidden with it
         hidden_groups = er.table.loc[er.table["n"].isna(), "group"]
         day0 = (original["day"] == 0) & original["group"].isin(hidden_groups)
-        shown = ~small & ~day0
-        assert (er.curves.loc[shown, "at_risk"] == original.loc[shown, "at_risk"]).all()
         assert er.curves.loc[day0, "at_risk"].isna().all()
+        # what is shown is the truth; a share whole, half up (2.5 → 3)
+        shown = er.curves["at_risk"].notna()
+        assert (er.curves.loc[shown, "at_risk"] == original.loc[shown, "at_risk"]).all()
+        shown = er.curves["cum_share_pct"].notna()
+        whole = np.floor(original.loc[shown, "cum_share_pct"] + 0.5)
+        assert (er.curves.loc[shown, "cum_share_pct"] == whole).all()
+
+
+def test_curve_steps_of_one_to_four_cases_gone_or_with_the_event_are_hidden() -> None:
+    """Gone from the risk set since day 0: 0, 1, 4, 6, 10, 97 (3 left at risk); events
+    so far 0, 0, 2, 5, 6, 7. The numbers at risk of 1 and 4 gone are hidden, and the 3
+    at risk; the share of 2 events, and the share over 3 at risk."""
+    at_risk, share = curve_hiding(
+        [100, 99, 96, 94, 90, 3], [0, 0, 2, 5, 6, 7], [0, 0, 2, 5, 6, 60], None, 5
+    )
+    assert at_risk.tolist() == [False, True, True, False, False, True]
+    assert share.tolist() == [False, False, True, False, False, True]
+
+
+def test_curve_steps_that_bound_hidden_cases_analysed_are_hidden() -> None:
+    """A group of 50 whose cases analysed (48) are hidden. A number at risk plus the
+    events before its day is at most the cases analysed: 48 + 0 and 46 + 0 would leave
+    at most 2 and 4 cases left out, 40 + 0 and 30 + 5 leave 10 and 15. Events over their
+    share as printed are at least the cases analysed: 5 events at 10 % (at most 10.5 %)
+    need 48 cases or more (at most 2 left out), 12 at 30 % (30.5 %) 40 or more."""
+    at_risk, share = curve_hiding([48, 46, 40, 30], [0, 0, 5, 12], [0, 0, 10, 30], 50, 5)
+    assert at_risk.tolist() == [True, True, False, False]
+    assert share.tolist() == [False, False, True, False]
+    shown, _ = curve_hiding([48, 46, 40, 30], [0, 0, 5, 12], [0, 0, 10, 30], None, 5)
+    assert shown.tolist() == [False, True, False, False], "cases analysed shown: 2 gone only"
+
+
+def test_the_arm_offered_an_actor_and_its_groups_hide_a_day_s_steps_together(
+    three_declined,
+) -> None:
+    """The arm's number at risk (Diagram B1–B3) is the treatment group's plus the
+    declined's (Diagram 1–3), and so are its events: where one of the three hides a count
+    above zero (here the declined's), the others hide theirs, or a subtraction gives it;
+    the control group's curve is the same in both diagrams."""
+    protected = protect(three_declined, 5)
+    closed = 0
+    for event, er in protected.events.items():
+        groups = er.curves.set_index(["group", "day"])
+        arms = protected.itt.events[event].curves.set_index(["arm", "day"])
+        original = three_declined.events[event].curves.set_index(["group", "day"])
+        for column in ("at_risk", "cum_share_pct"):
+            days = groups.loc["control"].index
+            three = pd.DataFrame(
+                {
+                    "treatment": groups.loc["treatment", column],
+                    "declined": groups.loc["declined", column],
+                    "arm": arms.loc["actor", column],
+                },
+                index=days,
+            )
+            count = "at_risk" if column == "at_risk" else "events"  # a zero may show
+            declined = original.loc["declined", count] > 0
+            after_day_0 = (days > 0) & declined.to_numpy()
+            hidden = three.loc[after_day_0].isna()
+            assert (hidden.all(axis=1) | ~hidden.any(axis=1)).all(), (event, column)
+            closed += int(hidden["treatment"].sum())
+            pd.testing.assert_series_equal(
+                groups.loc["control", column], arms.loc["control", column], check_names=False
+            )
+    assert closed, "the treatment group's steps hidden with the 3 declined's"
+
+
+def test_the_curves_count_the_events_so_far(small_register) -> None:
+    """The curves' events on a day: cases with the event on that day or before."""
+    _, typed = validate(small_register)
+    cases = derive_cohort(typed).cases
+    curves = km_curves(cases, "plan", days=[0, 30, 90])
+    analysed = cases[cases["plan_status"].isin(["event", "censored"])]
+    for row in curves.to_dict("records"):
+        members = analysed[analysed["group"] == row["group"]]
+        by_then = members["plan_observed"].astype(bool) & (members["plan_days"] <= row["day"])
+        assert row["events"] == by_then.sum(), row
 
 
 def test_cox_rows_from_fewer_than_five_cases_show_nothing(tiny_county) -> None:

@@ -39,15 +39,39 @@ the default data nothing is small enough to need it; in a county's report it can
 whole groups of Tabell 4–6, and a whole table where every group left out fewer than
 ``min_count`` cases (its cases analysed are its size less those, its events go with them).
 
+The curves' steps after day 0 come last (:func:`_protect_curves`), once the linked
+pass has settled which counts of Tabell 4–6 are hidden. With day 0's number at risk, a
+step's number at risk gives the cases gone from the risk set since day 0, and its share
+(to within its rounding) the events so far. A step is shown only where each of these is
+none or at least ``min_count`` (:func:`curve_hiding`); for a group whose cases analysed
+or left out are hidden, only where it does not bound the cases analysed to within
+``min_count`` of the group's size (B1/B2), neither by its number at risk plus the
+events before its day nor by its events over its share as printed. The arm offered an
+actor (Diagram B1–B3) is the treatment group and the declined, its numbers at risk and
+events their sums, so on a day after day 0 where one of the three hides a count above
+zero, all three hide it (:func:`_curve_steps`); the control group's curve is the same in
+both diagrams. Every share is whole per cent, half up, in the protected results
+themselves, so the diagrams draw what tables.json carries: an unrounded share is a ratio
+of counts and can give its denominator, the cases analysed.
+
 The export then carries only what the documents print (:func:`as_printed`): a
 protected table's percentages are whole, as printed, since an unrounded percentage of
 a printed n is its count.
 
-Not covered: the curves of a diagram (the steps of a Kaplan–Meier curve between two
-printed numbers at risk), the balance tests' p-values, the means, medians and hazard
-ratios (none of which is a count), and cross-classifications the report neither prints
-nor implies by sums (a covariate's categories among the cases a model leaves out are
-bounded only through B2's categories and the model's N).
+Not covered: the balance tests' p-values, the means, medians and hazard ratios (none of
+which is a count), and cross-classifications the report neither prints nor implies by
+sums (a covariate's categories among the cases a model leaves out are bounded only
+through B2's categories and the model's N). B1's chi-square p-values, unrounded in
+tables.json, pin each variable's counts by arm among the tables of counts its printed
+percentages allow; they are counts B1 prints anyway, and the attack in
+tests/test_disclosure_attack.py finds that they give away no hidden one, but nothing here
+checks it. The curves' rule is a rule, not an integer program over the report: it
+checks the bounds above, and the steps it hides are not cells of the linked pass; the
+attack reads every printed and drawn step with all the inequalities of a Kaplan–Meier
+curve (events before a day have left the risk set by the next; later events are at
+risk; each event weighs between 1/(cases analysed) and 1/(number at risk) in the share)
+and finds no count below the limit in the reports it attacks. The events between two
+marked days (a difference of the counts since day 0) are not protected counts.
 
 Tabell 1's flow is the exception: its counts are shown whatever their size. Each step
 there is the difference of the two totals printed beside it, so hiding a small step
@@ -352,7 +376,7 @@ def protect(results: Results, min_count: int = DEFAULT_MIN_COUNT) -> Results:
     by_table = protect_tables(results, min_count)
     cells = linked_cells(results)
     hidden = link(cells, set(hidden_in(by_table, cells)), min_count)
-    return _hide_linked(by_table, hidden)
+    return _protect_curves(_hide_linked(by_table, hidden), results, hidden, min_count)
 
 
 # The fields of Results that :func:`protect_tables` leaves as they are, and why; every
@@ -1018,6 +1042,116 @@ def _hide_linked(results: Results, hidden: set[Key]) -> Results:
         cox={key: _hide_cox(key, result, hidden) for key, result in results.cox.items()},
         itt=itt_result(itt_events),
     )
+
+
+# --- the curves' steps after day 0 ---------------------------------------------------------
+
+OFFERED = ("treatment", "declined", "treatment_arm")  # the arm is the other two's sum
+ARM_CURVES = {"control": "control", "actor": "treatment_arm"}  # the ITT's arm codes
+
+
+def curve_hiding(
+    at_risk: Sequence[float],
+    events: Sequence[float],
+    shares: Sequence[float],
+    bound: float | None,
+    min_count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which steps of one curve (its days in order, day 0 first) not to show: the number
+    at risk, and the share (per cent, unrounded).
+
+    A step gives two counts since day 0: the cases gone from the risk set (the number
+    at risk on day 0 less the day's) and the events so far. Each must be none or at
+    least ``min_count``, as must the number at risk. Where the curve's cases analysed
+    are not shown, a reader bounds them by ``bound`` (the group's size, from B1/B2) and
+    from below: by a day's number at risk plus the events before it (which have left
+    the risk set, and which the shares give), and by a day's events over its share (as
+    printed, at most half a per cent more; an event weighs at least one in the cases
+    analysed). A step whose lower bound is less than ``min_count`` below ``bound`` would
+    bound the hidden count of cases left out below ``min_count``: it is not shown.
+    """
+    at_risk, events = np.asarray(at_risk, dtype=float), np.asarray(events, dtype=float)
+    hide_at_risk = (at_risk < min_count) | _small(at_risk[0] - at_risk, min_count)
+    hide_share = (at_risk < min_count) | _small(events, min_count)
+    if bound is not None:
+        before = np.concatenate([[0.0], events[:-1]])  # on the day before, on the grid
+        hide_at_risk |= bound - at_risk - before < min_count
+        most = np.array([np.nan if np.isnan(v) else _round_half_up(v) + 0.5 for v in shares])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            least = np.ceil(100 * events / most - 1e-9)  # of the cases analysed
+        hide_share |= (events > 0) & (bound - least < min_count)
+    return hide_at_risk, hide_share
+
+
+def _curve_steps(results: Results, event: str, hidden: set[Key], min_count: int) -> pd.DataFrame:
+    """Each curve's steps not to show (columns ``at_risk`` and ``share``, indexed by
+    curve and day): :func:`curve_hiding`, then closed over the arm offered an actor. The
+    arm's numbers at risk and events are the treatment group's plus the declined's, so
+    on a day after day 0 where one of the three hides a count above zero, all three hide
+    it (day 0's are cells of the linked pass). The control group is the same curve in
+    both diagrams."""
+    columns = ["at_risk", "events", "cum_share_pct"]
+    curves = results.events[event].curves.set_index(["group", "day"])[columns]
+    counts = {g: curves.loc[g] for g in GROUPS}
+    arm = results.itt.events[event].curves.query("arm == 'actor'").set_index("day")
+    counts["treatment_arm"] = (counts["treatment"] + counts["declined"]).assign(
+        cum_share_pct=arm["cum_share_pct"]
+    )
+    b2 = results.balance_by_group.set_index(["variable", "category"]).loc[("n", "n")]
+    sizes = {**b2.to_dict(), "treatment_arm": b2["treatment"] + b2["declined"]}
+    unknown = {g: bool({("a", event, g), ("lo", event, g)} & hidden) for g in GROUPS}
+    unknown["treatment_arm"] = ("a", event, "treatment_arm") in hidden or any(
+        unknown[g] for g in OFFERED[:2]
+    )
+    steps = {}
+    for g, frame in counts.items():
+        bound = sizes[g] if unknown[g] else None
+        at_risk, share = curve_hiding(*(frame[c] for c in columns), bound, min_count)
+        steps[g] = pd.DataFrame({"at_risk": at_risk, "share": share}, index=frame.index)
+    for column, count in (("at_risk", "at_risk"), ("share", "events")):
+        closing = np.logical_or.reduce(
+            [steps[g][column] & (counts[g][count] > 0) for g in OFFERED]
+        ) & (counts["control"].index > 0)
+        for g in OFFERED:
+            steps[g][column] |= closing
+    return pd.concat(steps, names=["curve", "day"])
+
+
+def _hide_steps(frame: pd.DataFrame, by: str, names: dict, steps: pd.DataFrame) -> pd.DataFrame:
+    """A protected frame of curves (or of the shares the text quotes) without the
+    ``steps`` (:func:`_curve_steps`), its shares whole, as the documents print them."""
+    where = pd.MultiIndex.from_arrays([frame[by].map(names).astype(str), frame["day"]])
+    hide = steps.reindex(where).fillna(True).astype(bool)  # a day off the grid: no share
+    shares = frame["cum_share_pct"].where(~hide["share"].to_numpy())
+    return frame.assign(
+        at_risk=_without(frame["at_risk"], hide["at_risk"].to_numpy()),
+        cum_share_pct=shares.map(lambda v: v if np.isnan(v) else _round_half_up(v)),
+    )
+
+
+def _protect_curves(
+    protected: Results, results: Results, hidden: set[Key], min_count: int
+) -> Results:
+    """``protected`` with Diagram 1–3's and B1–B3's steps after day 0 hidden where they
+    would give a count away (:func:`_curve_steps`), and every share whole, half up, as
+    tables.json prints it: the diagrams draw what the export carries (an unrounded share
+    is a ratio of counts)."""
+    events, itt_events = {}, {}
+    for event, er in protected.events.items():
+        steps = _curve_steps(results, event, hidden, min_count)
+        groups = {g: g for g in GROUPS}
+        events[event] = dataclasses.replace(
+            er,
+            curves=_hide_steps(er.curves, "group", groups, steps),
+            shares=_hide_steps(er.shares, "group", groups, steps),
+        )
+        arm = protected.itt.events[event]
+        itt_events[event] = dataclasses.replace(
+            arm,
+            curves=_hide_steps(arm.curves, "arm", ARM_CURVES, steps),
+            shares=_hide_steps(arm.shares, "arm", ARM_CURVES, steps),
+        )
+    return dataclasses.replace(protected, events=events, itt=itt_result(itt_events))
 
 
 def as_printed(table: pd.DataFrame, percent_columns: Sequence[str]) -> pd.DataFrame:

@@ -142,29 +142,34 @@ def _default_days(analysed: pd.DataFrame, event: str) -> range:
 
 
 def _group_curve(members: pd.DataFrame, event: str, days: np.ndarray) -> pd.DataFrame:
-    """Cumulative share with the event (100·(1 − S)) and number at risk on each day.
+    """Cumulative share with the event (100·(1 − S)), number at risk and events so far on
+    each day.
 
     The Kaplan–Meier estimate is defined up to the group's longest follow-up; later
-    days get NaN. At risk on day t: cases whose time is t or later.
+    days get NaN. At risk on day t: cases whose time is t or later; events on day t:
+    cases with the event on day t or before (what disclosure control needs of a curve).
     """
     # lifelines takes a second to import: only when estimating, not to read results.
     from lifelines import KaplanMeierFitter
 
     durations = np.sort(members[f"{event}_days"].to_numpy(dtype=float))
     at_risk = len(durations) - np.searchsorted(durations, days, side="left")
+    observed = members[f"{event}_observed"].to_numpy(dtype=bool)
+    event_days = np.sort(members[f"{event}_days"].to_numpy(dtype=float)[observed])
+    events = np.searchsorted(event_days, days, side="right")
     share = np.full(len(days), np.nan)
     if len(durations):
-        observed = members[f"{event}_observed"].astype(bool)
         fitter = KaplanMeierFitter().fit(members[f"{event}_days"], observed)
         survival = fitter.survival_function_at_times(days).to_numpy()
         share = np.where(days <= durations.max(), 100.0 * (1.0 - survival), np.nan)
-    return pd.DataFrame({"day": days, "cum_share_pct": share, "at_risk": at_risk})
+    return pd.DataFrame({"day": days, "cum_share_pct": share, "at_risk": at_risk, "events": events})
 
 
 def km_curves(cases: pd.DataFrame, event: str, days: Iterable[float] | None = None) -> pd.DataFrame:
     """Diagram 1–3: Kaplan–Meier curves by group, long format.
 
-    Columns: ``group``, ``day``, ``cum_share_pct`` (100·(1 − S(day))) and ``at_risk``.
+    Columns: ``group``, ``day``, ``cum_share_pct`` (100·(1 − S(day))), ``at_risk`` and
+    ``events`` (cases with the event on the day or before; not published).
     ``days`` defaults to every tenth day up to 360 (or the longest follow-up).
     """
     analysed = usable(_event_columns(cases, event), event)
@@ -194,7 +199,8 @@ def _curves(analysed: pd.DataFrame, event: str, days: Iterable[float]) -> pd.Dat
         for group in GROUPS
     ]
     curves = pd.concat(parts, ignore_index=True)
-    return curves[["group", "day", "cum_share_pct", "at_risk"]].astype({"at_risk": int})
+    columns = ["group", "day", "cum_share_pct", "at_risk", "events"]
+    return curves[columns].astype({"at_risk": int, "events": int})
 
 
 def _on_days(curves: pd.DataFrame, days: list[float]) -> pd.DataFrame:
