@@ -34,7 +34,7 @@ report: setup
 
 test: setup test-tools
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 # What the tests run besides Python: R with its survival package (tests/test_against_r.py),
 # Debian's chromium, Node.js with npm
