@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
-from rehabstats.reporting.document import ReportDocument
+from rehabstats.reporting.document import ReportDocument, _prints_missing
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import Results
 from rehabstats.reporting.specification import REPORT
@@ -221,3 +222,23 @@ def test_provenance_says_when_the_checkout_has_uncommitted_changes(default_resul
     foreword = tmp_path / "reports" / "text" / "sv" / "foreword.md"
     foreword.write_text(foreword.read_text("utf-8") + "\nEn rad till.\n", "utf-8")
     assert re.search(rf"`[0-9a-f]{{12}}` {re.escape(modified)}\n", provenance())
+
+
+def test_a_diagram_explains_a_hidden_share_as_it_does_a_hidden_number_at_risk() -> None:
+    """The ".." note goes under a diagram whenever a day it marks prints "..", whether
+    the number at risk or only the share is hidden (disclosure control hides either)."""
+    days = [0, 30, 60]
+    curves = pd.DataFrame(
+        {
+            "group": ["control"] * 3 + ["treatment"] * 3,
+            "day": days * 2,
+            "cum_share_pct": [0.0, 40.0, 60.0, 0.0, 45.0, 70.0],
+            "at_risk": [50.0, 30.0, 20.0, 60.0, 33.0, 18.0],
+        }
+    )
+    codes = ["control", "treatment"]
+    assert not _prints_missing(curves, codes, "sv")
+    only_share = curves.assign(cum_share_pct=curves["cum_share_pct"].where(curves.index != 4))
+    assert _prints_missing(only_share, codes, "sv")
+    only_at_risk = curves.assign(at_risk=curves["at_risk"].where(curves.index != 2))
+    assert _prints_missing(only_at_risk, codes, "en")

@@ -53,6 +53,17 @@ LIBRARIES = (
 )
 
 
+def _prints_missing(curves: pd.DataFrame, codes: list[str], lang: str) -> bool:
+    """Whether a Kaplan–Meier diagram prints ".." on a day it marks: a number at risk under
+    it, or a share or number at risk in its data alternative (hidden or not computable)."""
+    days = figures.marked_days(curves)
+    shares = figures.share_rows(curves, codes, days, lang)
+    at_risk = figures.at_risk_rows(curves, codes, days, lang)
+    return any(
+        cell == fmt.MISSING for rows in (shares, at_risk) for row in rows.values() for cell in row
+    )
+
+
 @dataclass
 class ReportDocument:
     """The report of one language; see the module doc."""
@@ -236,7 +247,7 @@ class ReportDocument:
             "diagrams.alt", event=g[f"events.{event}"], days=int(curves["day"].max()), shares=quoted
         )
         note = f"{g['note']} {g['diagrams.note']} {groups_note}"
-        if curves["at_risk"].isna().any():  # a number at risk prints ".."
+        if _prints_missing(curves, list(groups), self.lang):
             note += f" {missing_note(self.results, g)}"
         note += f"\n\n{source_line(self.results, g)}"
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
