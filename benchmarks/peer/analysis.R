@@ -274,16 +274,21 @@ measure_models <- function(cases) {
     B5 = c("group", "meeting", "plan", covariates),
     B6 = c("group", "meeting_window", "plan_window", covariates)
   )
-  results <- lapply(names(fixed), function(model) {
-    formula <- as.formula(paste("Surv(measure_days, measure_observed) ~",
-      paste(fixed[[model]], collapse = " + ")))
-    fit <- fit_cox(formula, sample)
+  results <- fit_models(fixed, "Surv(measure_days, measure_observed)", sample, sample)
+  c(results, time_varying(sample, covariates))
+}
+
+# Each model of `terms` fitted on `data` with the response `response`; its rows counted
+# (n per level, cases) on `counted`, one row per case.
+fit_models <- function(terms, response, data, counted) {
+  lapply(names(terms), function(model) {
+    formula <- as.formula(paste(response, "~", paste(terms[[model]], collapse = " + ")))
+    fit <- fit_cox(formula, data)
     list(
-      rows = cox_rows(model, fit, fixed[[model]], sample),
-      model = model_summary(model, fit, nrow(sample))
+      rows = cox_rows(model, fit, terms[[model]], counted),
+      model = model_summary(model, fit, nrow(counted))
     )
   })
-  c(results, time_varying(sample, covariates))
 }
 
 # The counting-process split by survival's tmerge: a case from -1 to its measure day,
@@ -318,15 +323,7 @@ time_varying <- function(sample, covariates) {
     TV_B5 = c("group", "meeting", "plan", covariates),
     TV_B6 = c("group", "meeting_window", "plan_window", covariates)
   )
-  lapply(names(terms), function(model) {
-    formula <- as.formula(paste("Surv(tstart, tstop, measure) ~",
-      paste(terms[[model]], collapse = " + ")))
-    fit <- fit_cox(formula, rows)
-    list(
-      rows = cox_rows(model, fit, terms[[model]], state),
-      model = model_summary(model, fit, nrow(state))
-    )
-  })
+  fit_models(terms, "Surv(tstart, tstop, measure)", rows, state)
 }
 
 # --- everything -------------------------------------------------------------------------
