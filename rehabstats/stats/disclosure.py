@@ -102,6 +102,8 @@ if TYPE_CHECKING:
 DEFAULT_MIN_COUNT = 5
 GROUP_COLUMNS = ("control", "treatment", "declined", "treatment_arm", "total")
 EVENT_COUNTS = ("n", "events", "left_out")
+# The randomised comparison's arms (Diagram B1–B3) by the names of their counts' cells.
+ARM_CURVES = {"control": "control", "actor": "treatment_arm"}
 EVENT_STATISTICS = ("mean_days", "median_days", "share_pct", "events")
 
 
@@ -516,7 +518,7 @@ def _slots(results: Results) -> dict[Key, list[float]]:
             (
                 results.itt.events[event].curves,
                 "arm",
-                {"control": "control", "actor": "treatment_arm"},
+                ARM_CURVES,
             ),
         ):
             for row in frame[frame["day"] == 0].to_dict("records"):
@@ -986,7 +988,7 @@ def _hide_event(
         return curves.assign(at_risk=_without(curves["at_risk"], gone))
 
     curves = day0(results.curves, "group", {})
-    arms = day0(arms, "arm", {"actor": "treatment_arm"})
+    arms = day0(arms, "arm", ARM_CURVES)
     return dataclasses.replace(results, table=table, curves=curves), arms
 
 
@@ -1047,7 +1049,6 @@ def _hide_linked(results: Results, hidden: set[Key]) -> Results:
 # --- the curves' steps after day 0 ---------------------------------------------------------
 
 OFFERED = ("treatment", "declined", "treatment_arm")  # the arm is the other two's sum
-ARM_CURVES = {"control": "control", "actor": "treatment_arm"}  # the ITT's arm codes
 
 
 def curve_hiding(
