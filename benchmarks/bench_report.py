@@ -3,8 +3,11 @@
     python benchmarks/bench_report.py [--data FILE | --rows N] [--by COLUMN] [--quick]
 
 ``render`` is ``rehabstats render DATA`` as a user runs it (Swedish and English, HTML
-and PDF), in its own process. ``analyse`` is the part of it before any notebook runs
-(load, validate, study population, statistics), also in its own process; the script
+and PDF), in its own process, cold: its results cache starts empty (a folder of the
+run's own, ``REHABSTATS_CACHE``). ``render again`` is the same command once more, with
+the results the first left in the cache (what a rerun after a prose edit costs).
+``analyse`` is the part of it before any notebook runs (load, validate, study
+population, statistics), also in its own process; the script
 also compares it with the floor, and the render with the two together. ``floor`` is
 what any report made this way costs at least, with rehabstats' own engine
 (``rehabstats.engine.render``): a Jupyter kernel started by papermill on a notebook with
@@ -35,7 +38,7 @@ from common import ROOT, Measured, print_header, run_measured, table
 DEFAULT_DATA = ROOT / "data" / "register.csv"
 DEFAULT_ROWS = 4188
 LANGS = ("sv", "en")
-TARGET = 2.0
+TARGET = 2.5  # issue 17: the cold render within 2.5x the floor
 BY_TARGET = 0.35  # --by: wall time per report, as a share of one single render's
 FRONT_MATTER = {
     "title": "Tom rapport",
@@ -149,13 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     here = [sys.executable, str(Path(__file__).resolve())]
     with tempfile.TemporaryDirectory(prefix="rehabstats-bench-") as tmp:
         folder = Path(tmp)
+        os.environ["REHABSTATS_CACHE"] = str(folder / "cache")  # inherited by the renders
         rows = []
         if not args.quick:
             data = dataset(args, folder)
             print(f"data: {data} ({data.stat().st_size / 2**20:,.1f} MiB)")
             command = [sys.executable, "-m", "rehabstats", "render", str(data)]
             render = run_measured([*command, "--out", str(folder / "out")])
-            rows.append(_row("render (sv+en, html+pdf)", render))
+            rows.append(_row("render (sv+en, html+pdf), cold", render))
+            again = run_measured([*command, "--out", str(folder / "again")])
+            rows.append(_row("render again, results cached", again))
             analysis = run_measured([*here, "--analyse", str(data)])
             rows.append(_row("  of which analyse", analysis))
             if args.by:
@@ -172,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(
             f"render / floor: {render.seconds / empty.seconds:.2f}x wall, "
-            f"{render.cpu_seconds / empty.cpu_seconds:.2f}x CPU (target: within {TARGET:g}x)"
+            f"{render.cpu_seconds / empty.cpu_seconds:.2f}x CPU (target: within {TARGET:g}x); "
+            f"again, results cached: {again.seconds / empty.seconds:.2f}x wall"
         )
         parts = empty.seconds + analysis.seconds
         print(

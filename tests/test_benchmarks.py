@@ -85,9 +85,14 @@ def test_report_benchmark_measures_the_floor() -> None:
 
 def test_report_benchmark_measures_render_analysis_and_a_render_by_column() -> None:
     out = _run("bench_report.py", "--rows", "600", "--by", "sex")
-    rows = {"render (sv+en, html+pdf)", "of which analyse", "render --by sex (all values)"}
+    rows = {
+        "render (sv+en, html+pdf), cold",
+        "render again, results cached",
+        "of which analyse",
+        "render --by sex (all values)",
+    }
     assert rows <= _cells(out)
-    assert "render / floor:" in out
+    assert "render / floor:" in out and "again, results cached:" in out
     assert "--by sex: 2 reports of 2 values" in out
     assert "--by sex: per report / single render:" in out
 
