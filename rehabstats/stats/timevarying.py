@@ -5,8 +5,8 @@ a case with a meeting on day 80 counts as "with a meeting" also on days 0–79, 
 could not yet have one (immortal time bias). Here each case is split into (start, stop]
 rows, the counting-process form, and meeting(t) and plan(t) switch on on the day they
 happen; lifelines fits it (Efron's method for tied times, no penalty), on the sample,
-terms and covariates of the fixed models: its ``CoxTimeVaryingFitter`` on small data, its
-sorted computation of the same likelihood on large data (:func:`_fit_rows`).
+terms and covariates of the fixed models: the likelihood of its
+``CoxTimeVaryingFitter``, maximised by its sorted computation (:func:`_sorted_fit`).
 
 Time is in whole days from the case's start, and day d is the interval (d − 1, d]:
 
@@ -65,8 +65,6 @@ from rehabstats.stats.cox import (
 
 DURATION, EVENT = "measure_days", "measure_observed"
 ENTRY = -1.0  # the start of day 0: day d is the interval (d - 1, d]
-# Counting-process rows up to which CoxTimeVaryingFitter fits them (:func:`_fit_rows`).
-LOOPED_ROWS = 10_000
 
 
 def known_at_measure(frame: pd.DataFrame) -> pd.DataFrame:
@@ -127,25 +125,9 @@ def counting_process(frame: pd.DataFrame, terms: Sequence[Term]) -> pd.DataFrame
 
 def _fit_rows(rows: pd.DataFrame) -> tuple[_Estimates | None, CoxRefusal | None, list[str]]:
     """The estimates of the counting-process fit (lifelines' ``summary`` and the
-    covariance), or None and why; warnings as notes. Fitted, retried and refused exactly
-    as cox.py's fits (:func:`cox.fit_with_retries`): by ``CoxTimeVaryingFitter`` up to
-    ``LOOPED_ROWS`` rows, by :func:`_sorted_fit` above."""
-    fitted = _sorted_fit(rows) if len(rows) > LOOPED_ROWS else _looped_fit(rows)
-    return fit_with_retries(fitted)
-
-
-def _looped_fit(rows: pd.DataFrame) -> Callable[[float], object]:
-    """lifelines' ``CoxTimeVaryingFitter`` on ``rows``, as a fit with a given step size."""
-    # lifelines takes a second to import: only when fitting.
-    from lifelines import CoxTimeVaryingFitter
-
-    data = rows.drop(columns="case")
-
-    def fitted(step: float) -> object:
-        fitter = CoxTimeVaryingFitter(penalizer=0.0)
-        return fitter.fit(data, EVENT, "start", "stop", fit_options={"step_size": step})
-
-    return fitted
+    covariance), or None and why; warnings as notes. Fitted by :func:`_sorted_fit`,
+    retried and refused exactly as cox.py's fits (:func:`cox.fit_with_retries`)."""
+    return fit_with_retries(_sorted_fit(rows))
 
 
 def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
@@ -154,7 +136,8 @@ def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
 
     ``CoxTimeVaryingFitter`` finds the cases at risk on each event day among all rows:
     its time grows with rows × event days, ten minutes a model for a million cases
-    (benchmarks/README.md, session 8), days for ten million. The sorted
+    (benchmarks/README.md, session 8), days for ten million, and 0.8 s of the
+    default report's analysis where this takes 0.1 (session 10). The sorted
     computation adds up the risk sets from the last day back, which only works for
     rows at risk from the start: a row (start, stop] is the row (−∞, stop] less the row
     (−∞, start], that is, the same covariates at duration ``start`` with case weight
@@ -162,7 +145,9 @@ def _sorted_fit(rows: pd.DataFrame) -> Callable[[float], object]:
     weight · exp(xβ) (times x, x xᵀ) over the risk set, and the events, which keep
     weight 1, so the two likelihoods are the same function of β: the same estimates,
     to the convergence criteria, which are ``CoxTimeVaryingFitter``'s. Its warnings
-    about columns of low variance are given as it gives them, on ``rows``.
+    about columns of low variance are given as it gives them, on ``rows``. The tests
+    check the two fits against each other (``tests/test_large_registers.py``) and
+    against statsmodels and R's ``coxph``.
     """
     start, stop = rows["start"].to_numpy(), rows["stop"].to_numpy()
     event = rows[EVENT].to_numpy(bool)
