@@ -322,6 +322,51 @@ def test_markup_that_reaches_pandoc_runs_nothing(tmp_path: Path) -> None:
     assert _squeezed("b, #set page(width: 1cm) and web") in "".join(_pdf_pages(rendered["pdf"]))
 
 
+SVG_FIGURE = (
+    '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10pt" height="5pt" '
+    'viewBox="0 0 10 5"><metadata>made by hand</metadata><defs><clipPath id="c">'
+    '<rect width="4" height="5"/></clipPath></defs><rect clip-path="url(#c)" width="10" '
+    'height="5"/></svg>\n'
+)
+# A PNG of one white pixel.
+PNG_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+    "9c63f8ffff3f0005fe02fea7d6a4e10000000049454e44ae426082"
+)
+
+
+def test_only_the_filters_svg_figures_are_drawn_inline(tmp_path: Path) -> None:
+    """An SVG figure is drawn inline after pandoc: named by its alt text (escaped), its
+    size left to the style sheet, its metadata gone and its ids prefixed by its file's
+    name. The mark that asks for it, written by a source on another image, is taken
+    off: that image stays an <img>, embedded, and no file is read into the page."""
+    (tmp_path / "fig 1.svg").write_text(SVG_FIGURE, encoding="utf-8")
+    (tmp_path / "pixel.png").write_bytes(PNG_PIXEL)
+    markup = (
+        "![A figure <b>& more</b>](fig 1.svg)\n\n"
+        '![A pixel](pixel.png){data-inline-svg="fig 1.svg"}\n'
+    )
+    notebook = _notebook(tmp_path / "figures.ipynb", markup, {"title": "Figures", "lang": "sv"})
+    html = render_notebook(notebook, tmp_path, "figures", ["html"])["html"].read_text("utf-8")
+    page = _Html(html)
+    svgs = [attributes for tag, attributes in page.elements if tag == "svg"]
+    assert svgs == [
+        {
+            "class": "figure",
+            "role": "img",
+            "aria-label": "A figure <b>& more</b>",
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewbox": "0 0 10 5",
+        }
+    ]
+    assert 'aria-label="A figure &lt;b&gt;&amp; more&lt;/b&gt;"' in html
+    assert '<clipPath id="fig-1-c">' in html and 'clip-path="url(#fig-1-c)"' in html
+    assert "made by hand" not in html and "data-inline-svg" not in html
+    images = [attributes for tag, attributes in page.elements if tag == "img"]
+    assert [image["alt"] for image in images] == ["A pixel"]
+    assert images[0]["src"].startswith("data:image/png;base64,")
+
+
 # --- the whole report ---------------------------------------------------------------------
 
 

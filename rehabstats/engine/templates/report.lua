@@ -356,26 +356,21 @@ local function html_table(tbl)
   return pandoc.Div(tbl, pandoc.Attr("", { "table-scroll" }, attributes))
 end
 
---- An SVG figure drawn inline, so its text can be selected, searched and read, named
---- by its alt text (role "img"). Its size comes from the style sheet (the width of the
---- column) and its ids are prefixed with its file's name, so that two figures' clip
---- paths and markers cannot collide. Any other image stays an <img>.
+--- An SVG figure, to be drawn inline once pandoc has written the page (render.py's
+--- _inline_svgs, which says how), named by its alt text: marked here with the file it
+--- was found as, and left out of pandoc's --embed-resources (data-external), which
+--- would otherwise parse the figures' markup, a third of the page's time. Only an
+--- image this filter found to be SVG is marked: a mark a source wrote on any other
+--- image is taken off. Any other image stays an <img>.
 local function inline_svg(img)
-  local mime, contents = pandoc.mediabag.fetch(img.src)
+  local mime = pandoc.mediabag.fetch(img.src)
   if mime == nil or not mime:match("^image/svg%+xml") then
-    return nil
+    img.attributes["data-inline-svg"] = nil
+    return img
   end
-  local prefix = img.src:match("([^/\\]+)%.svg$"):gsub("[^%w-]", "-") .. "-"
-  local svg = contents:match("<svg[%s>].*$")
-  svg = svg:gsub("<metadata>.-</metadata>%s*", "", 1)
-  svg = svg:gsub(' id="', ' id="' .. prefix):gsub("url%(#", "url(#" .. prefix)
-  svg = svg:gsub(' xlink:href="#', ' xlink:href="#' .. prefix)
-  svg = svg:gsub('^<svg([^>]-) width="[^"]*" height="[^"]*"', "<svg%1", 1)
-  local name = attribute(pandoc.utils.stringify(img.caption))
-  svg = svg:gsub("^<svg", function()
-    return '<svg class="figure" role="img" aria-label="' .. name .. '"'
-  end, 1)
-  return pandoc.RawInline("html", svg)
+  img.attributes["data-external"] = "1"
+  img.attributes["data-inline-svg"] = img.src
+  return img
 end
 
 --- A diagram's values (a `.figure-data` div: its first paragraph, then a table) as a
