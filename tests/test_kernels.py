@@ -14,10 +14,17 @@ import pandas as pd
 import psutil
 import pytest
 from jupyter_client.channels import HBChannel
+from jupyter_core.utils import run_sync
 
 from rehabstats.data.validation import ContractError
 from rehabstats.engine.pipeline import Kernels, render_report
-from rehabstats.engine.render import RenderError, execute_notebook, started_kernel
+from rehabstats.engine.render import (
+    Kernel,
+    ReadyClient,
+    RenderError,
+    execute_notebook,
+    started_kernel,
+)
 
 
 def _notebook(path: Path, source: str) -> Path:
@@ -175,3 +182,47 @@ def test_a_kernel_listens_on_sockets_of_its_own_that_go_with_it(tmp_path: Path) 
         sockets = list(Path(kernel.ip).parent.glob(f"{Path(kernel.ip).name}-*"))
         assert len(sockets) == 5, "shell, iopub, stdin, control and heartbeat"
     assert not [path for path in sockets if path.exists()]
+
+
+def test_a_new_client_is_ready_with_both_channels_carrying_the_kernel_s_messages(
+    tmp_path: Path,
+) -> None:
+    """ReadyClient does not wait for the kernel to fall silent, as jupyter_client's
+    does: each new client, ready, sees the very first output of the first cell it runs,
+    twenty times over, on a kernel just started and on one that has been running."""
+
+    async def printed(kernel: Kernel, number: int) -> list[str]:
+        client = kernel.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=30)
+            assert client.shell_channel.is_alive() and client.iopub_channel.is_alive()
+            messages: list[dict] = []
+            reply = await client.execute_interactive(
+                f"print({number})", output_hook=messages.append, timeout=30
+            )
+        finally:
+            kernel.close_clients()
+        assert reply["content"]["status"] == "ok"
+        return [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
+
+    with started_kernel(tmp_path) as kernel:
+        assert isinstance(kernel.client(), ReadyClient)
+        kernel.close_clients()
+        for number in range(20):
+            assert run_sync(printed)(kernel, number) == [f"{number}\n"]
+
+
+def test_a_client_of_a_dead_kernel_says_so(tmp_path: Path) -> None:
+    """A kernel killed before the client asks: RuntimeError, not a wait without end."""
+    with started_kernel(tmp_path) as kernel:
+        process = psutil.Process(kernel.provisioner.process.pid)
+        process.kill()
+        process.wait(timeout=10)
+        client = kernel.client()
+        client.start_channels()
+        try:
+            with pytest.raises(RuntimeError, match=r"died|respond"):
+                run_sync(client.wait_for_ready)(timeout=5)
+        finally:
+            kernel.close_clients()

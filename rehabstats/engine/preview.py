@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     import nbformat
 
 LOOPBACK = "127.0.0.1"
-POLL_SECONDS = 0.25  # how often the watched files are looked at
+POLL_SECONDS = 0.1  # how often the watched files are looked at (a few dozen stat calls)
 # Run in the kept kernel before each notebook: keep its figures between renders.
 KEEP_FIGURES = "from rehabstats.engine import figure_cache\nfigure_cache.keep()"
 # The notebook's cells that show a chapter, and those that show a chapter's figures for the

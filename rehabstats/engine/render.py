@@ -34,17 +34,20 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, partial
 from pathlib import Path
+from queue import Empty
 from typing import TYPE_CHECKING
 
 import yaml
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 
 from rehabstats.engine import FORMATS
 from rehabstats.engine.fonts import SANS, SERIF, font_files
@@ -73,6 +76,8 @@ PANDOC_FROM = "markdown-implicit_figures"
 KERNEL = "python3"
 # Seconds a kernel may take to start or to refresh (papermill's own start timeout).
 KERNEL_TIMEOUT = 60
+# Seconds a new client waits for the kernel's answer before it asks again (ReadyClient).
+READY_ATTEMPT_SECONDS = 0.5
 # The PDF's standards: PDF/UA-1 (accessible: tagged, every figure with alt text, the
 # document's language and title) and PDF/A-2a (archivable, with the same tags). Typst
 # checks each while it compiles and refuses a document that breaks one.
@@ -85,8 +90,54 @@ def _cell_summary(source: str) -> str:
     return lines[0] if lines else ""
 
 
+class ReadyClient(AsyncKernelClient):
+    """A kernel client that knows its kernel is ready as soon as it is.
+
+    jupyter_client's ``wait_for_ready`` ends by waiting until the kernel has said
+    nothing for 0.2 s: papermill waits so before every notebook, and the preview before
+    every edit's cells. Here a client is ready when the kernel has answered a
+    kernel_info request on the shell channel and said it is idle after it on the IOPub
+    channel, which shows that both carry its messages; as there, the request is sent
+    again until both come (a new subscriber can miss the first messages), and a kernel
+    that dies or does not answer in ``timeout`` seconds raises RuntimeError.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel answers on the shell and IOPub channels (see above)."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            if await self._idle_after(request, READY_ATTEMPT_SECONDS):
+                left = deadline - time.monotonic()
+                reply = await self._async_recv_reply(request, timeout=max(left, 0.0))
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _idle_after(self, request: str, seconds: float) -> bool:
+        """Whether IOPub says, within ``seconds``, that the kernel is idle after
+        ``request``; the messages before it are read and dropped."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                message = await ensure_async(self.iopub_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if (
+                message["parent_header"].get("msg_id") == request
+                and message["msg_type"] == "status"
+                and message["content"]["execution_state"] == "idle"
+            ):
+                return True
+        return False
+
+
 class Kernel(AsyncKernelManager):
-    """A Python kernel's manager that closes the clients opened on it.
+    """A Python kernel's manager that closes the clients opened on it, which are
+    :class:`ReadyClient` s.
 
     papermill opens a client on a kernel it is handed (sockets and a heartbeat thread)
     and leaves it open, which it may, as it leaves the kernel running: a kernel that
@@ -95,7 +146,7 @@ class Kernel(AsyncKernelManager):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
+        super().__init__(client_class=f"{__name__}.ReadyClient", **kwargs)
         self._opened: list[KernelClient] = []
 
     def client(self, **kwargs: object) -> KernelClient:
