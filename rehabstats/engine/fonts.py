@@ -7,7 +7,7 @@ PDF is set with these files and Typst's own embedded fonts only, never the syste
 a heading cannot come out in DejaVu Sans on one machine and Liberation Sans on the next.
 The one embedded font the report uses is DejaVu Sans Mono, for code (the provenance's
 commit and checksums; set in templates/report.typ); it comes inside the typst package.
-The HTML embeds Source Sans Pro (``render._font_faces``), the family the figures' text
+The HTML embeds Source Sans Pro (``render._with_font_faces``), the family the figures' text
 is set in now that their SVG text is text; its running text names Source Serif Pro
 first and falls back to the reader's serif.
 """
