@@ -135,6 +135,9 @@ class Preview:
         # The notebook the kept kernel's namespace comes from: the last render's, if it
         # succeeded (then cells of it may run again on that namespace).
         self._executed: Path | None = None
+        # Whether a prose file takes in another template, by the file's stamp (as in
+        # :meth:`snapshot`): each version of a file is parsed once.
+        self._takes_in: dict[Path, tuple[tuple[int, int], bool]] = {}
 
     # --- what is watched -----------------------------------------------------------------
 
@@ -176,16 +179,26 @@ class Preview:
         }
         if any(path.suffix != ".md" or path.parent.resolve() not in folders for path in changed):
             return None
-        parser = jinja2.Environment()
         for folder in folders:
             for path in folder.glob("*.md"):
-                try:
-                    source = parser.parse(path.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
-                    return None  # the whole notebook's run says what is wrong
-                if any(True for _ in meta.find_referenced_templates(source)):  # None: a name
-                    return None
+                if self._takes_in_another(path) is not False:
+                    return None  # or unreadable: the whole notebook's run says what is wrong
         return {path.stem for path in changed}
+
+    def _takes_in_another(self, path: Path) -> bool | None:
+        """Whether the prose file ``path`` takes in another template; None when it cannot
+        be read or parsed. Parsed once for each version of the file."""
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if path in self._takes_in and self._takes_in[path][0] == stamp:
+                return self._takes_in[path][1]
+            source = jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            return None
+        takes_in = any(True for _ in meta.find_referenced_templates(source))  # None: a name
+        self._takes_in[path] = (stamp, takes_in)
+        return takes_in
 
     def _cells_again(self, notebook: nbformat.NotebookNode, changed: set[Path]) -> list[int] | None:
         """The cells of ``notebook``, the last one run, to run again on its namespace
