@@ -99,7 +99,7 @@ def test_report_benchmark_measures_render_analysis_and_a_render_by_column() -> N
 
 def test_preview_benchmark_times_an_edit_against_the_floor() -> None:
     out = _run("bench_preview.py", "--edits", "1")
-    assert {"floor (empty notebook, new kernel, HTML)", "wall s"} <= _cells(out)
+    assert {"floor (empty notebook, new kernel, HTML; median of 1)", "wall s"} <= _cells(out)
     assert "edit / floor:" in out and "(target 1.5x)" in out
 
 

@@ -11,6 +11,7 @@ or citation made of it, and the PDF keeps its A4 pages).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,7 +25,7 @@ from pypdf import PdfReader
 from rehabstats.data.loading import write_csv
 from rehabstats.engine.batch import PartOutcome, _index_page
 from rehabstats.engine.pipeline import REPORTS_DIR, RenderedReport, RenderOptions, render_report
-from rehabstats.engine.render import render_notebook, set_front_matter
+from rehabstats.engine.render import RenderError, render_notebook, set_front_matter
 from rehabstats.reporting import formatting as fmt
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import DatasetInfo
@@ -365,6 +366,16 @@ def test_only_the_filters_svg_figures_are_drawn_inline(tmp_path: Path) -> None:
     images = [attributes for tag, attributes in page.elements if tag == "img"]
     assert [image["alt"] for image in images] == ["A pixel"]
     assert images[0]["src"].startswith("data:image/png;base64,")
+
+
+def test_an_image_at_an_address_is_refused_not_fetched(tmp_path: Path) -> None:
+    """The page would load it whenever it is read: RenderError naming it, with no
+    attempt to fetch it (the render runs without the network)."""
+    markup = "![A tracker](https://example.invalid/pixel.png?reader=1)\n"
+    notebook = _notebook(tmp_path / "remote.ipynb", markup, {"title": "Remote", "lang": "sv"})
+    address = re.escape("https://example.invalid/pixel.png?reader=1")
+    with pytest.raises(RenderError, match=rf"^the image {address} is an address"):
+        render_notebook(notebook, tmp_path, "remote", ["html"])
 
 
 # --- the whole report ---------------------------------------------------------------------

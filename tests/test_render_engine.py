@@ -163,13 +163,14 @@ def test_unknown_format_or_engine_is_rejected_before_writing(tmp_path: Path) -> 
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_image_fails_instead_of_publishing_alt_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["html", "pdf"])
+def test_missing_image_fails_instead_of_publishing_alt_text(tmp_path: Path, fmt: str) -> None:
     notebook = tmp_path / "missing.ipynb"
     cell = nbformat.v4.new_markdown_cell("# Diagram\n\n![Antal möten](figures/missing.png)")
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
     set_front_matter(notebook, METADATA)
     with pytest.raises(RenderError, match=r"missing\.png"):
-        render_notebook(notebook, tmp_path, "report", ["pdf"])
+        render_notebook(notebook, tmp_path, "report", [fmt])
 
 
 def _small_notebook(directory: Path) -> Path:

@@ -358,17 +358,18 @@ end
 
 --- An SVG figure, to be drawn inline once pandoc has written the page (render.py's
 --- _inline_svgs, which says how), named by its alt text: marked here with the file it
---- was found as, and left out of pandoc's --embed-resources (data-external), which
---- would otherwise parse the figures' markup, a third of the page's time. Only an
---- image this filter found to be SVG is marked: a mark a source wrote on any other
---- image is taken off. Any other image stays an <img>.
+--- was found as. Only an image this filter found to be SVG is marked: a mark a source
+--- wrote on any other image is taken off. Any other image stays an <img>; one at an
+--- address is not fetched (render.py refuses it).
 local function inline_svg(img)
-  local mime = pandoc.mediabag.fetch(img.src)
-  if mime == nil or not mime:match("^image/svg%+xml") then
-    img.attributes["data-inline-svg"] = nil
+  img.attributes["data-inline-svg"] = nil
+  if img.src:match("^%a[%w+.-]+:") and not img.src:match("^data:") then
     return img
   end
-  img.attributes["data-external"] = "1"
+  local mime = pandoc.mediabag.fetch(img.src)
+  if mime == nil or not mime:match("^image/svg%+xml") then
+    return img
+  end
   img.attributes["data-inline-svg"] = img.src
   return img
 end
