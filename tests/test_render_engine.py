@@ -15,6 +15,7 @@ import yaml
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
+from rehabstats.engine import render as render_module
 from rehabstats.engine.pipeline import render_report
 from rehabstats.engine.render import (
     RenderError,
@@ -271,3 +272,13 @@ def test_the_report_pdf_embeds_only_the_shipped_fonts(tmp_path: Path) -> None:
     assert {name.split("-")[0] for name in fonts} <= ALLOWED_FONT_FAMILIES, sorted(fonts)
     assert {"SourceSerifPro-Regular", "SourceSansPro-Bold", "DejaVuSansMono"} <= set(fonts)
     assert all(files == {"/FontFile2"} for files in fonts.values()), fonts
+
+
+def test_a_page_s_file_that_is_gone_is_named(tmp_path: Path) -> None:
+    """What pandoc wrote points at a file that is no longer there (a figure or style
+    sheet removed while the page was made): RenderError naming it, not a traceback."""
+    page = '<img src="gone.png" alt="x"><img src="f.svg" data-inline-svg="gone.svg" alt="y">'
+    with pytest.raises(RenderError, match=r"^gone\.png: no such file beside the report"):
+        render_module._embedded(page, [tmp_path])
+    with pytest.raises(RenderError, match=r"^gone\.svg: no such file beside the report"):
+        render_module._inline_svgs(page, [tmp_path])

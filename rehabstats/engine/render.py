@@ -497,7 +497,7 @@ def _embedded(page: str, folders: Sequence[Path]) -> str:
     load it whenever it is read, and a report is rendered without the network."""
 
     def style(link: re.Match[str]) -> str:
-        sheet = _resource(html.unescape(link[1]), folders)
+        sheet = _found(html.unescape(link[1]), folders)
         return f'<style type="text/css">\n{sheet.read_text(encoding="utf-8")}</style>'
 
     def image(source: re.Match[str]) -> str:
@@ -506,7 +506,7 @@ def _embedded(page: str, folders: Sequence[Path]) -> str:
             return source[0]
         if re.match(r"[A-Za-z][\w+.-]+:", src):  # a scheme, not a drive (C:)
             raise RenderError(f"the image {src} is an address: a report's images are files")
-        path = _resource(unquote(src), folders)
+        path = _found(unquote(src), folders)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         return f"{source[1]}data:{mime};base64,{data}{source[3]}"
@@ -533,7 +533,7 @@ def _inline_svgs(page: str, folders: Sequence[Path]) -> str:
         attributes = dict(re.findall(r'\s([\w-]+)="([^"]*)"', mark[0]))
         src = unquote(html.unescape(attributes["data-inline-svg"]))  # a URL, as pandoc reads it
         label = html.unescape(attributes.get("alt", ""))
-        svg = _resource(src, folders).read_text(encoding="utf-8")
+        svg = _found(src, folders).read_text(encoding="utf-8")
         svg = svg[re.search(r"<svg[\s>]", svg).start() :]
         svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.DOTALL)
         prefix = re.sub(r"[^A-Za-z0-9-]", "-", Path(src).stem) + "-"
@@ -685,6 +685,15 @@ def _resource(name: str, folders: Sequence[Path]) -> Path | None:
     """The file an image target names, looked up in `folders` as pandoc would, if any."""
     candidates = [Path(name)] if Path(name).is_absolute() else [f / name for f in folders]
     return next((path for path in candidates if path.is_file()), None)
+
+
+def _found(name: str, folders: Sequence[Path]) -> Path:
+    """The file ``name`` in ``folders`` (:func:`_resource`); RenderError if there is none."""
+    path = _resource(name, folders)
+    if path is None:
+        looked = ", ".join(map(str, folders))
+        raise RenderError(f"{name}: no such file beside the report (looked in {looked})")
+    return path
 
 
 def _svg_as_png(svg: Path, stem: Path, fonts: Path) -> Path:
