@@ -240,16 +240,15 @@ def _event_table(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
 def _curves(
     curves: pd.DataFrame, min_count: int, hidden_groups: Sequence[str] = (), by: str = "group"
 ) -> pd.DataFrame:
-    """Diagram data: a curve point, and its number at risk, only where enough remain at risk.
-
-    On day 0 everyone analysed is at risk: that number is the group's count in Tabell
-    4–6, and is hidden where that count is.
-    """
-    hide = curves["at_risk"].to_numpy(dtype=float) < min_count
-    at_risk = hide | (curves[by].isin(hidden_groups) & (curves["day"] == 0)).to_numpy()
+    """Diagram data, day 0: everyone analysed is at risk, the group's count in Tabell
+    4–6, hidden where that count is or is below ``min_count`` (a cell of the linked
+    pass). The steps after day 0 are :func:`curve_hiding`'s, once the linked pass is
+    done (:func:`_protect_curves`)."""
+    day0 = (curves["day"] == 0).to_numpy()
+    small = day0 & (curves["at_risk"].to_numpy(dtype=float) < min_count)
     return curves.assign(
-        at_risk=curves["at_risk"].where(~at_risk),
-        cum_share_pct=curves["cum_share_pct"].where(~hide),
+        at_risk=curves["at_risk"].where(~(small | (day0 & curves[by].isin(hidden_groups)))),
+        cum_share_pct=curves["cum_share_pct"].where(~small),
     )
 
 
