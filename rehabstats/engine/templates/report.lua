@@ -288,15 +288,11 @@ local function Meta(meta)
 end
 
 -- Accessibility: HTML tables with row and column headers that scroll in their own box,
--- figures drawn inline with selectable text, a diagram's values in a <details>; in the
+-- figures marked to be drawn inline with selectable text (render.py draws them), a
+-- diagram's values in a <details>; in the
 -- other formats, the parts that only HTML shows are left out.
 
 local HTML = FORMAT:match("html") ~= nil
-
---- Text as an HTML attribute value.
-local function attribute(text)
-  return (text:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;"))
-end
 
 --- Whether a cell holds nothing.
 local function is_empty(cell)
