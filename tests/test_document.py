@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
-from rehabstats.reporting.document import ReportDocument, _prints_missing
+from rehabstats.reporting.document import ReportDocument, _Marked
 from rehabstats.reporting.glossary import Glossary
 from rehabstats.reporting.results import Results
 from rehabstats.reporting.specification import REPORT
@@ -237,8 +237,8 @@ def test_a_diagram_explains_a_hidden_share_as_it_does_a_hidden_number_at_risk() 
         }
     )
     codes = ["control", "treatment"]
-    assert not _prints_missing(curves, codes, "sv")
+    assert not _Marked.of(curves, codes, "sv").prints_missing()
     only_share = curves.assign(cum_share_pct=curves["cum_share_pct"].where(curves.index != 4))
-    assert _prints_missing(only_share, codes, "sv")
+    assert _Marked.of(only_share, codes, "sv").prints_missing()
     only_at_risk = curves.assign(at_risk=curves["at_risk"].where(curves.index != 2))
-    assert _prints_missing(only_at_risk, codes, "en")
+    assert _Marked.of(only_at_risk, codes, "en").prints_missing()

@@ -135,8 +135,8 @@ class Preview:
         # The notebook the kept kernel's namespace comes from: the last render's, if it
         # succeeded (then cells of it may run again on that namespace).
         self._executed: Path | None = None
-        # Whether a prose file takes in another template, by the file's stamp (as in
-        # :meth:`snapshot`): each version of a file is parsed once.
+        # Whether a prose file takes in another template, by the file's stamp
+        # (:func:`_stamp`): each version of a file is parsed once.
         self._takes_in: dict[Path, tuple[tuple[int, int], bool]] = {}
 
     # --- what is watched -----------------------------------------------------------------
@@ -159,14 +159,13 @@ class Preview:
         return files
 
     def snapshot(self) -> dict[Path, tuple[int, int]]:
-        """Each watched file's modification time and size (a file gone: absent)."""
+        """Each watched file's stamp (:func:`_stamp`; a file gone: absent)."""
         stamps = {}
         for path in self.watched():
             try:
-                stat = path.stat()
+                stamps[path] = _stamp(path)
             except OSError:
                 continue
-            stamps[path] = (stat.st_mtime_ns, stat.st_size)
         return stamps
 
     def _prose_changed(self, changed: set[Path]) -> set[str] | None:
@@ -189,8 +188,7 @@ class Preview:
         """Whether the prose file ``path`` takes in another template; None when it cannot
         be read or parsed. Parsed once for each version of the file."""
         try:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = _stamp(path)
             if path in self._takes_in and self._takes_in[path][0] == stamp:
                 return self._takes_in[path][1]
             source = jinja2.Environment().parse(path.read_text(encoding="utf-8"))
@@ -356,6 +354,12 @@ class Preview:
             seen = now
             if changed:
                 yield changed
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """A file's modification time and size: another when the file is saved again."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _code(source: str) -> str:

@@ -398,9 +398,9 @@ def render_notebook(
     with tempfile.TemporaryDirectory(prefix="rehabstats-render-") as tmp:
         build = Path(tmp)
         markdown = _export_markdown(executed, build)
-        resource_path = os.pathsep.join([str(build), str(executed.parent.resolve())])
+        folders = [build, executed.parent.resolve()]  # where the page's files are
         return {
-            fmt: renderers[fmt](markdown, resource_path, out_dir.resolve() / f"{stem}.{fmt}")
+            fmt: renderers[fmt](markdown, folders, out_dir.resolve() / f"{stem}.{fmt}")
             for fmt in formats
         }
 
@@ -456,7 +456,7 @@ def _report_output(output: dict) -> dict | None:
     return nbformat.from_dict({**output, "data": data}) if data else None
 
 
-def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
+def _render_html(markdown: Path, folders: Sequence[Path], target: Path) -> Path:
     """Write one self-contained HTML file, with a TOC: CSS and the figures' font inline, SVG
     figures drawn inline (report.lua marks them, :func:`_inline_svgs` draws them), other
     images as data URLs.
@@ -470,7 +470,7 @@ def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
         "html5",
         target,
         [
-            f"--resource-path={resource_path}",
+            _resource_path(folders),
             f"--template={TEMPLATES / 'report.html'}",
             f"--css={TEMPLATES / 'report.css'}",
             f"--lua-filter={TEMPLATES / 'report.lua'}",
@@ -479,7 +479,6 @@ def _render_html(markdown: Path, resource_path: str, target: Path) -> Path:
             "--toc-depth=3",
         ],
     )
-    folders = [Path(folder) for folder in resource_path.split(os.pathsep)]
     page = _embedded(_inline_svgs(target.read_text(encoding="utf-8"), folders), folders)
     target.write_text(_with_font_faces(page), encoding="utf-8")
     return target
@@ -575,7 +574,7 @@ def _font_face_rules() -> str:
     return "".join(faces)
 
 
-def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
+def _render_pdf(markdown: Path, folders: Sequence[Path], target: Path) -> Path:
     """Write a PDF via pandoc's Typst writer and the bundled Typst compiler.
 
     `--extract-media` copies every image next to the Typst source, so Typst (which
@@ -587,7 +586,7 @@ def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
         "typst",
         source,
         [
-            f"--resource-path={resource_path}",
+            _resource_path(folders),
             f"--template={TEMPLATES / 'report.typ'}",
             f"--lua-filter={TEMPLATES / 'report.lua'}",
             "--extract-media=media",
@@ -598,7 +597,7 @@ def _render_pdf(markdown: Path, resource_path: str, target: Path) -> Path:
     return target
 
 
-def _render_docx(markdown: Path, resource_path: str, target: Path, reference: Path) -> Path:
+def _render_docx(markdown: Path, folders: Sequence[Path], target: Path, reference: Path) -> Path:
     """Write a Word file in the styles of `reference`, with a table of contents.
 
     Pandoc's docx writer makes each pipe table a Word table under its caption, each
@@ -612,7 +611,6 @@ def _render_docx(markdown: Path, resource_path: str, target: Path, reference: Pa
     ast_path = markdown.with_suffix(".json")
     _pandoc(markdown, "json", ast_path, [])
     document = json.loads(ast_path.read_text(encoding="utf-8"))
-    folders = [Path(folder) for folder in resource_path.split(os.pathsep)]
     _svgs_as_pngs(document, folders, markdown.parent)
     _regional_language(document)
     ast_path.write_text(json.dumps(document), encoding="utf-8")
@@ -621,7 +619,7 @@ def _render_docx(markdown: Path, resource_path: str, target: Path, reference: Pa
         "docx",
         target,
         [
-            f"--resource-path={resource_path}",
+            _resource_path(folders),
             f"--reference-doc={reference}",
             f"--lua-filter={TEMPLATES / 'report.lua'}",
             "--toc",
@@ -679,6 +677,11 @@ def _meta_text(value: dict) -> str:
         return value["c"]
     inlines = value["c"] if value["t"] == "MetaInlines" else []
     return "".join(item["c"] if item["t"] == "Str" else " " for item in inlines)
+
+
+def _resource_path(folders: Sequence[Path]) -> str:
+    """Pandoc's option that makes it look for a document's files in ``folders``."""
+    return f"--resource-path={os.pathsep.join(map(str, folders))}"
 
 
 def _resource(name: str, folders: Sequence[Path]) -> Path | None:

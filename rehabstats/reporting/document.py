@@ -53,15 +53,29 @@ LIBRARIES = (
 )
 
 
-def _prints_missing(curves: pd.DataFrame, codes: list[str], lang: str) -> bool:
-    """Whether a Kaplan–Meier diagram prints ".." on a day it marks: a number at risk under
-    it, or a share or number at risk in its data alternative (hidden or not computable)."""
-    days = figures.marked_days(curves)
-    shares = figures.share_rows(curves, codes, days, lang)
-    at_risk = figures.at_risk_rows(curves, codes, days, lang)
-    return any(
-        cell == fmt.MISSING for rows in (shares, at_risk) for row in rows.values() for cell in row
-    )
+@dataclass(frozen=True)
+class _Marked:
+    """A Kaplan–Meier diagram's values on the days it marks, as it prints them: each
+    group's cumulative share and number at risk (".." where hidden or not computable)."""
+
+    days: list[int]
+    shares: dict[str, list[str]]
+    at_risk: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, curves: pd.DataFrame, codes: list[str], lang: str) -> _Marked:
+        days = figures.marked_days(curves)
+        return cls(
+            days,
+            figures.share_rows(curves, codes, days, lang),
+            figures.at_risk_rows(curves, codes, days, lang),
+        )
+
+    def prints_missing(self) -> bool:
+        """Whether ".." is printed on a marked day: under the diagram or in its data
+        alternative."""
+        rows = (*self.shares.values(), *self.at_risk.values())
+        return any(cell == fmt.MISSING for row in rows for cell in row)
 
 
 @dataclass
@@ -246,23 +260,22 @@ class ReportDocument:
         alt = g.fill(
             "diagrams.alt", event=g[f"events.{event}"], days=int(curves["day"].max()), shares=quoted
         )
+        marked = _Marked.of(curves, list(groups), self.lang)
         note = f"{g['note']} {g['diagrams.note']} {groups_note}"
-        if _prints_missing(curves, list(groups), self.lang):
+        if marked.prints_missing():
             note += f" {missing_note(self.results, g)}"
         note += f"\n\n{source_line(self.results, g)}"
         title = f"{g['diagram_word']} {number} {g[f'diagrams.{key}']}"
-        data = self._km_data(f"{g['diagram_word']} {number}", key, curves, groups)
+        data = self._km_data(f"{g['diagram_word']} {number}", key, marked, groups)
         return self._image(figure, key.lower(), title, alt, note, data)
 
-    def _km_data(self, label: str, key: str, curves: pd.DataFrame, groups: dict[str, str]) -> str:
+    def _km_data(self, label: str, key: str, marked: _Marked, groups: dict[str, str]) -> str:
         """A Kaplan–Meier diagram's values as a table, for a reader who cannot see it: each
         group's cumulative share and number at risk on the days the diagram marks, as it
         prints them (".." where hidden), in a ``.figure-data`` div (HTML: a
         ``<details>`` whose summary is the div's first line; the PDF leaves it out)."""
         g, lang = self.glossary, self.lang
-        days = figures.marked_days(curves)
-        shares = figures.share_rows(curves, list(groups), days, lang)
-        at_risk = figures.at_risk_rows(curves, list(groups), days, lang)
+        days, shares, at_risk = marked.days, marked.shares, marked.at_risk
         header = [g["columns.day"]]
         for name in groups.values():
             header += [g.fill("diagrams.data_share", group=name)]

@@ -514,11 +514,7 @@ def _slots(results: Results) -> dict[Key, list[float]]:
                 put((kind, event, row["group"]), row[column])
         for frame, by, names in (
             (er.curves, "group", {g: g for g in GROUPS}),
-            (
-                results.itt.events[event].curves,
-                "arm",
-                ARM_CURVES,
-            ),
+            (results.itt.events[event].curves, "arm", ARM_CURVES),
         ):
             for row in frame[frame["day"] == 0].to_dict("records"):
                 put(("a", event, names[row[by]]), row["at_risk"])
