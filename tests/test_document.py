@@ -242,3 +242,16 @@ def test_a_diagram_explains_a_hidden_share_as_it_does_a_hidden_number_at_risk() 
     assert _Marked.of(only_share, codes, "sv").prints_missing()
     only_at_risk = curves.assign(at_risk=curves["at_risk"].where(curves.index != 2))
     assert _Marked.of(only_at_risk, codes, "en").prints_missing()
+
+
+def test_a_chapters_figures_show_as_tables_and_name_their_sizes_as_text(default_results):
+    """The audit trail's HTML holds every figure of the chapter's tables; its text (which
+    Jupyter makes beside it for every display) only their keys and sizes."""
+    shown = _document(default_results, "en").figures("results")
+    frame = shown.frames["T3"]
+    assert set(shown.frames) >= {"T2", "T3"}
+    assert repr(shown).startswith("ChapterFigures(T2: ")
+    assert f"T3: {len(frame)} rows" in repr(shown)
+    assert str(frame.iloc[0, 0]) not in repr(shown)
+    assert "<h4>T3</h4>" in shown._repr_html_()
+    assert frame.to_html(index=False, escape=True) in shown._repr_html_()

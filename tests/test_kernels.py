@@ -43,11 +43,13 @@ def _kernels() -> list[psutil.Process]:
     return [p for p in children if p.is_running() and "ipykernel" in " ".join(p.cmdline())]
 
 
-def test_a_preloaded_kernel_has_the_modules_but_not_their_names(tmp_path: Path) -> None:
+def test_a_preloaded_kernel_has_the_modules_frozen_but_not_their_names(tmp_path: Path) -> None:
     check = (
-        "import os, sys\n"
+        "assert 'gc' not in globals(), 'no names left'\n"
+        "import gc, os, sys\n"
         "assert 'rehabstats.reporting.document' in sys.modules, 'preloaded'\n"
         "assert 'rehabstats' not in globals() and 'IPython' not in globals(), 'no names left'\n"
+        "assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
         "assert os.getcwd() == expected, os.getcwd()\n"
     )
     template = _notebook(tmp_path / "check.ipynb", check)

@@ -176,11 +176,15 @@ def start_kernel(cwd: Path | None = None, preload: Sequence[str] = ()) -> Kernel
     soon as the kernel's process is launched, and the kernel does that meanwhile, while
     the results are computed; :func:`execute_notebook` then waits for it and runs the
     notebook on it. The imports leave no names behind, so the notebook's namespace is
-    still only what its own cells make it. One thread at a time may use the kernel.
+    still only what its own cells make it. What they load stays for the kernel's life,
+    so it is frozen (``gc.freeze``): the collector's passes, while notebooks run and at
+    each refresh, no longer search its 150,000 objects. One thread at a time may use
+    the kernel.
     """
     kernel = Kernel(kernel_name=KERNEL, **_sockets())
-    roots = sorted({name.split(".")[0] for name in preload})
-    imports = [f"import {', '.join(preload)}", f"del {', '.join(roots)}"] if preload else []
+    loaded = [*preload, "gc"]
+    roots = ", ".join(sorted({name.split(".")[0] for name in loaded}))
+    imports = [f"import {', '.join(loaded)}", "gc.freeze()", f"del {roots}"] if preload else []
     arguments = [f"--IPKernelApp.exec_lines={line}" for line in imports]
     # The history file nbclient gives the kernels it starts: none on disk.
     arguments.append("--HistoryManager.hist_file=:memory:")
