@@ -68,10 +68,12 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
+    from rehabstats.reporting.clock import run_time
     from rehabstats.reporting.export import write_exports
     from rehabstats.reporting.results import analyse
     from rehabstats.stats.disclosure import protect
 
+    run_time()  # a SOURCE_DATE_EPOCH that is no time is refused before the analysis
     json_path, xlsx_path = write_exports(protect(analyse(args.data), args.min_count), args.out)
     print(f"wrote {json_path} and {xlsx_path}")
     return EXIT_OK

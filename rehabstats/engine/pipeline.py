@@ -38,6 +38,7 @@ from rehabstats.engine.render import (
 )
 from rehabstats.errors import OptionError, RenderError
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.clock import run_time
 from rehabstats.reporting.comparison import compare, read_previous
 from rehabstats.reporting.edition import edition_for, front_matter, load_edition
 from rehabstats.reporting.export import tables_document, write_exports
@@ -252,8 +253,10 @@ class RenderOptions:
         Raises OptionError, or ResourceError when the report's content lacks a language
         or the edition file is missing, EditionError when it cannot be used,
         StudySettingsError when the project's study settings cannot be (``--by`` checks
-        once, not in every process).
+        once, not in every process). OptionError too for a ``SOURCE_DATE_EPOCH`` that
+        is no time (:func:`~rehabstats.reporting.clock.run_time`).
         """
+        run_time()
         _check_languages(self.langs, self.project)
         check_formats(self.formats)
         check_engine(self.engine)

@@ -56,6 +56,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from rehabstats.engine import FORMATS
 from rehabstats.engine.fonts import SANS, SERIF, font_files
 from rehabstats.errors import OptionError, RenderError, ResourceError
+from rehabstats.reporting.clock import run_time
 from rehabstats.reporting.formatting import LOCALES, markdown_literal
 
 if TYPE_CHECKING:
@@ -638,6 +639,9 @@ def _svgs_as_pngs(document: dict, folders: Sequence[Path], build: Path) -> None:
     """Point every SVG image of pandoc's JSON `document` at a PNG of it in `build`.
 
     The images are looked up in `folders`, as pandoc would; any other image is left.
+    A PNG is named relative to `build`, where pandoc runs: pandoc writes the name into
+    the Word file (as the picture's description), and the build folder's is another in
+    every run.
     """
     media = build / "docx-media"
     media.mkdir(exist_ok=True)
@@ -645,7 +649,8 @@ def _svgs_as_pngs(document: dict, folders: Sequence[Path], build: Path) -> None:
     for number, (_, _, link) in enumerate(_images(document["blocks"]), start=1):
         svg = _resource(link[0], folders)  # link: [target, title]
         if svg is not None and svg.suffix.lower() == ".svg":
-            link[0] = str(_svg_as_png(svg, media / f"figure-{number}", fonts))
+            png = _svg_as_png(svg, media / f"figure-{number}", fonts)
+            link[0] = png.relative_to(build).as_posix()
 
 
 def _regional_language(document: dict) -> None:
@@ -757,6 +762,7 @@ def _typst(source: Path, target: Path) -> None:
             font_paths=[str(fonts)],
             ignore_system_fonts=True,
             pdf_standards=PDF_STANDARDS,
+            timestamp=run_time(),  # the PDF's dates: the run's (SOURCE_DATE_EPOCH's if set)
         )
     except typst.TypstError as exc:
         message = _typst_error(exc, source)

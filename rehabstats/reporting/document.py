@@ -8,7 +8,6 @@ the report's structure and nothing of the machinery.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import platform
 import subprocess
@@ -24,6 +23,7 @@ from rehabstats.data.population import GROUPS
 from rehabstats.engine import figure_cache
 from rehabstats.reporting import figures
 from rehabstats.reporting import formatting as fmt
+from rehabstats.reporting.clock import run_time
 from rehabstats.reporting.comparison import comparison_context
 from rehabstats.reporting.edition import edition_for, load_edition
 from rehabstats.reporting.glossary import Glossary
@@ -362,7 +362,7 @@ class ReportDocument:
             (g[f"{p}.commit"], commit),
             (g[f"{p}.libraries"], versions),
             (g[f"{p}.platform"], f"Python {platform.python_version()}, {platform.system()}"),
-            (g[f"{p}.run_time"], dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+            (g[f"{p}.run_time"], run_time().strftime("%Y-%m-%d %H:%M UTC")),
         ]
         lines = [f"# {g[f'{p}.heading']}", ""] + [f"- **{k}:** {v}" for k, v in rows]
         return "\n".join(lines) + "\n"

@@ -15,17 +15,24 @@ so that the next edition can compare with it; after them, with ``--previous``,
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+import re
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from rehabstats.reporting.clock import run_time
 from rehabstats.reporting.results import Results
 from rehabstats.stats.disclosure import as_printed
 
 EDITION_KEYS = ("series", "number", "date")  # what ``about`` keeps of the edition
+# A workbook's dates in its document properties (docProps/core.xml), as openpyxl writes them.
+CORE_DATES = re.compile(r"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)  # the first time a zip file can hold
 
 
 def export_tables(results: Results) -> dict[str, pd.DataFrame]:
@@ -92,7 +99,9 @@ def write_json(results: Results, path: Path, edition: dict | None = None) -> Non
 
 def write_xlsx(results: Results, path: Path) -> None:
     """``tables.xlsx``: one sheet per table, and the comparison with the previous edition
-    if there is one, as in tables.json; rounded for reading, header bold and frozen."""
+    if there is one, as in tables.json; rounded for reading, header bold and frozen;
+    dated by the run's time (:func:`~rehabstats.reporting.clock.run_time`)."""
+    when = run_time()
     sheets = export_tables(results)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, frame in sheets.items():
@@ -105,6 +114,24 @@ def write_xlsx(results: Results, path: Path) -> None:
                 for cell in cells[1:]:
                     if isinstance(cell.value, float):
                         cell.number_format = "0.000" if cells[0].value == "p_value" else "0.00"
+    _dated(path, when)
+
+
+def _dated(path: Path, when: dt.datetime) -> None:
+    """Give the workbook at ``path`` the time ``when`` throughout: its properties'
+    created and modified dates, which openpyxl sets to the moment it saves, and each of
+    its files' times in the zip (1980 at the earliest, the first a zip can hold)."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = max(when, ZIP_EPOCH).timetuple()[:6]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = CORE_DATES.sub(rf"\g<1>{stamp}\g<3>", data.decode()).encode()
+            dated = zipfile.ZipInfo(info.filename, date_time)
+            dated.external_attr = info.external_attr
+            archive.writestr(dated, data, zipfile.ZIP_DEFLATED)
 
 
 def write_exports(
