@@ -179,7 +179,7 @@ def start_kernel(cwd: Path | None = None, preload: Sequence[str] = ()) -> Kernel
     notebook on it. The imports leave no names behind, so the notebook's namespace is
     still only what its own cells make it. What they load stays for the kernel's life,
     so it is frozen (``gc.freeze``): the collector's passes, while notebooks run and at
-    each refresh, no longer search its 150,000 objects. One thread at a time may use
+    each refresh, no longer search its 140,000 objects. One thread at a time may use
     the kernel.
     """
     kernel = Kernel(kernel_name=KERNEL, **_sockets())

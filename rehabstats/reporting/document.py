@@ -381,7 +381,7 @@ class ChapterFigures:
 
     def __repr__(self) -> str:
         """The keys and sizes only: Jupyter makes this text beside the HTML of every
-        display, and the frames' own text would cost a tenth of a second a notebook."""
+        display, and the frames' own text took longer to make than their HTML."""
         sizes = ", ".join(f"{key}: {len(frame)} rows" for key, frame in self.frames.items())
         return f"ChapterFigures({sizes})"
 
