@@ -156,6 +156,21 @@ def test_provenance_names_the_commit_of_the_checkout(default_results, lang: str)
     assert re.search(rf"\*\*{commit}:\*\* `[0-9a-f]{{12}}`", section)
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_provenance_says_a_fixed_run_time_is_one(default_results, monkeypatch, lang: str):
+    """SOURCE_DATE_EPOCH's time is printed with the glossary's words saying it was set;
+    the time of the run itself without them."""
+    glossary = Glossary.load(ROOT / "reports" / "glossary", lang)
+    label, fixed = glossary["provenance.run_time"], glossary["provenance.run_time_fixed"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1291161600")
+    section = _document(default_results, lang).provenance()
+    assert f"- **{label}:** 2010-12-01 00:00 UTC {fixed}\n" in section
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    section = _document(default_results, lang).provenance()
+    assert re.search(rf"- \*\*{label}:\*\* \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\n", section)
+    assert fixed not in section
+
+
 @pytest.mark.parametrize("inside_another_repository", [False, True])
 def test_provenance_outside_git_shows_the_missing_sign(
     default_results, tmp_path, inside_another_repository

@@ -5,10 +5,10 @@ UTC, the convention of reproducible builds), it is that moment instead, so that 
 renders of the same data, code and edition write the same bytes — the HTML, the PDF,
 the Word file, ``tables.json`` and ``tables.xlsx`` — on any machine with the lock's
 versions, and a reviewer who reruns a published report can compare files rather than
-read them. The provenance section prints it, Typst dates the PDF by it, the workbook
-is stamped with it (:mod:`rehabstats.reporting.export`), and pandoc reads the variable
-itself for the Word file. The executed notebooks are the exception: papermill records
-when each cell really ran.
+read them. The provenance section prints it (saying so when it was set), Typst dates
+the PDF by it, the workbook is stamped with it (:mod:`rehabstats.reporting.export`),
+and pandoc reads the variable itself for the Word file. The executed notebooks are
+the exception: papermill records when each cell really ran.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ import re
 from rehabstats.errors import OptionError
 
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+def fixed() -> bool:
+    """Whether the run's time is ``SOURCE_DATE_EPOCH``'s, not the moment of the run:
+    the provenance section says so, for the reader of a report it dates."""
+    return SOURCE_DATE_EPOCH in os.environ
 
 
 def run_time() -> dt.datetime:

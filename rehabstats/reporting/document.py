@@ -21,9 +21,8 @@ import pandas as pd
 from rehabstats.data.dictionary import load_dictionary, use_study
 from rehabstats.data.population import GROUPS
 from rehabstats.engine import figure_cache
-from rehabstats.reporting import figures
+from rehabstats.reporting import clock, figures
 from rehabstats.reporting import formatting as fmt
-from rehabstats.reporting.clock import run_time
 from rehabstats.reporting.comparison import comparison_context
 from rehabstats.reporting.edition import edition_for, load_edition
 from rehabstats.reporting.glossary import Glossary
@@ -349,6 +348,9 @@ class ReportDocument:
         literal = fmt.markdown_literal  # user text (file name, edition): never markup
         parameters = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in self.parameters.items())
         revision = git_revision()
+        run_time = clock.run_time().strftime("%Y-%m-%d %H:%M UTC")
+        if clock.fixed():  # a time chosen for reproducible files, not the run's own
+            run_time += f" {g[f'{p}.run_time_fixed']}"
         commit = fmt.MISSING
         if revision is not None:
             commit = f"`{revision.commit}`"
@@ -362,7 +364,7 @@ class ReportDocument:
             (g[f"{p}.commit"], commit),
             (g[f"{p}.libraries"], versions),
             (g[f"{p}.platform"], f"Python {platform.python_version()}, {platform.system()}"),
-            (g[f"{p}.run_time"], run_time().strftime("%Y-%m-%d %H:%M UTC")),
+            (g[f"{p}.run_time"], run_time),
         ]
         lines = [f"# {g[f'{p}.heading']}", ""] + [f"- **{k}:** {v}" for k, v in rows]
         return "\n".join(lines) + "\n"
