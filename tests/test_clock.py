@@ -17,6 +17,7 @@ from rehabstats.cli import main
 from rehabstats.engine.pipeline import render_report
 from rehabstats.errors import OptionError
 from rehabstats.reporting.clock import run_time
+from rehabstats.reporting.export import write_xlsx
 
 EPOCH = 1291161600  # 2010-12-01 00:00 UTC, SFR 2010:12's month
 PRINTED = {  # as the HTML has it, <strong> as ** (the fixed time is said to be one)
@@ -105,3 +106,16 @@ def test_two_renders_at_one_source_date_epoch_are_the_same_bytes(
         assert {info.date_time for info in workbook.infolist()} == {(2010, 12, 1, 0, 0, 0)}
     properties = openpyxl.load_workbook(report.tables_xlsx).properties
     assert properties.created == properties.modified == when.replace(tzinfo=None)
+
+
+def test_a_workbook_dated_before_1980_keeps_its_date_in_a_zip_that_cannot(
+    monkeypatch, default_results, tmp_path: Path
+) -> None:
+    """A zip's times begin in 1980: the files in it get that, its properties 1970."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    path = tmp_path / "tables.xlsx"
+    write_xlsx(default_results, path)
+    with zipfile.ZipFile(path) as workbook:
+        assert {info.date_time for info in workbook.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    properties = openpyxl.load_workbook(path).properties
+    assert properties.created == properties.modified == dt.datetime(1970, 1, 1)
