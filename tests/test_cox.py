@@ -11,6 +11,7 @@ from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 from lifelines.exceptions import ConvergenceError
 from statsmodels.duration.hazard_regression import PHReg
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from rehabstats.data.dictionary import load_dictionary
 from rehabstats.data.loading import load
@@ -350,6 +351,23 @@ def test_collinear_terms_are_refused() -> None:
     result = fit_cox(rossi, "week", "arrest", [Term("fin"), Term("age"), Term("age_again")])
     _refused(result, "collinearity: age_again is a linear combination of age")
     assert result.refusal == CoxRefusal("collinearity", "age_again", None, "age")
+
+
+def test_the_rank_check_decomposes_on_one_blas_thread(monkeypatch) -> None:
+    """As the fits do: OpenBLAS's second thread waits busily through a small
+    decomposition, CPU that the kernels starting beside the analysis need."""
+    threads = []
+    qr = np.linalg.qr
+
+    def counted(*args, **kwargs):
+        threads.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return qr(*args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "qr", counted)
+    rossi = load_rossi()
+    with threadpool_limits(2, "blas"):
+        fit_cox(rossi, "week", "arrest", [Term("fin"), Term("age"), Term("prio")])
+    assert threads and set(threads) == {1}
 
 
 def test_the_refusal_names_the_collinear_term_and_what_it_combines() -> None:

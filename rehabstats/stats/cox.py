@@ -243,20 +243,25 @@ def _centred_r(columns: Sequence[np.ndarray], counts: np.ndarray) -> np.ndarray:
     ``counts`` cases: the columns centred and scaled to length 1 over the cases.
 
     Taken ``RANK_BLOCK`` rows at a time (R of the rows so far stacked on the next
-    block's is R of all of them), so that only one block is ever held as floats.
+    block's is R of all of them), so that only one block is ever held as floats. On
+    one BLAS thread, as the fits (:func:`_fit_with_step`): with two, OpenBLAS's second
+    thread waited busily through every decomposition, a second of CPU in the default
+    report's analysis of 2.8 (taken from the kernels starting beside it), for no gain
+    in time (benchmarks/README.md, session 11).
     """
     means = [counts @ values / counts.sum() for values in columns]
     centred = zip(columns, means, strict=True)
     lengths = [np.sqrt(counts @ (values - mean) ** 2) for values, mean in centred]
     roots = np.sqrt(counts)
     r = np.empty((0, len(columns)))
-    for start in range(0, len(counts), RANK_BLOCK):
-        rows = slice(start, start + RANK_BLOCK)
-        block = [
-            (values[rows] - mean) * roots[rows] / length
-            for values, mean, length in zip(columns, means, lengths, strict=True)
-        ]
-        r = np.linalg.qr(np.vstack([r, np.column_stack(block)]), mode="r")
+    with threadpool_limits(1, "blas"):
+        for start in range(0, len(counts), RANK_BLOCK):
+            rows = slice(start, start + RANK_BLOCK)
+            block = [
+                (values[rows] - mean) * roots[rows] / length
+                for values, mean, length in zip(columns, means, lengths, strict=True)
+            ]
+            r = np.linalg.qr(np.vstack([r, np.column_stack(block)]), mode="r")
     return r
 
 
