@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from rehabstats.cli import main
+from rehabstats.engine import pipeline
 from rehabstats.engine.pipeline import render_report
 from rehabstats.errors import OptionError
 from rehabstats.reporting.clock import run_time
@@ -80,15 +81,14 @@ def test_two_renders_at_one_source_date_epoch_are_the_same_bytes(
     file's and the workbook's dates and the times of the files they are zips of (those
     the Word file takes from its styles, reference.docx, keep theirs)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
-    runs = [
-        render_report(small_csv, tmp_path / f"run{i}", formats=["html", "pdf", "docx"])
-        for i in (1, 2)
-    ]
+    formats = ["html", "pdf", "docx"]
+    runs = [render_report(small_csv, tmp_path / f"run{i}", formats=formats) for i in (1, 2)]
     files = [
         [run.tables_json, run.tables_xlsx, *(p for d in run.documents.values() for p in d.values())]
         for run in runs
     ]
-    assert len(files[0]) == 8
+    assert set(PRINTED) == set(runs[0].documents)
+    assert len(files[0]) == 2 + len(PRINTED) * len(formats), "every file is compared"
     for first, second in zip(*files, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
     when = dt.datetime(2010, 12, 1, tzinfo=dt.UTC)
@@ -119,3 +119,21 @@ def test_a_workbook_dated_before_1980_keeps_its_date_in_a_zip_that_cannot(
         assert {info.date_time for info in workbook.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     properties = openpyxl.load_workbook(path).properties
     assert properties.created == properties.modified == dt.datetime(1970, 1, 1)
+
+
+@pytest.mark.render
+def test_a_render_takes_its_time_once_for_every_document(
+    monkeypatch, small_csv: Path, tmp_path: Path
+) -> None:
+    """Each language's provenance and PDF, and the workbook, say the time the render
+    took at its start (its kernels and its own process alike), not each its own now."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    taken = dt.datetime(2011, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    monkeypatch.setattr(pipeline, "run_time", lambda: taken)
+    report = render_report(small_csv, tmp_path / "out", formats=["html", "pdf"])
+    for lang, label in (("sv", "Körningstid"), ("en", "Time of the run")):
+        page = report.documents[lang]["html"].read_text(encoding="utf-8")
+        assert f"<strong>{label}:</strong> 2011-02-03 04:05 UTC</li>" in page
+        assert PdfReader(report.documents[lang]["pdf"]).metadata.creation_date == taken
+    properties = openpyxl.load_workbook(report.tables_xlsx).properties
+    assert properties.created == taken.replace(tzinfo=None)

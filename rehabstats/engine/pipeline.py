@@ -11,6 +11,7 @@ in ``<out>.failed/`` and the error names the failing cell.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -153,8 +154,10 @@ def _render_language(
     edition: dict,
     options: RenderOptions,
     kernels: Kernels,
+    when: dt.datetime,
 ) -> tuple[Path, dict[str, Path]]:
-    """Take the language's kernel, wait for the results, execute its notebook, render.
+    """Take the language's kernel, wait for the results, execute its notebook, render
+    (the PDF dated ``when``, the render's time, as the results say).
 
     The kernel, started before the results were computed, is refreshed in the
     language's folder while they are; it is given back (kept or shut down, see
@@ -185,7 +188,13 @@ def _render_language(
     # Word's styles: the project's own reference.docx (an agency's), else rehabstats' own.
     styles = options.project.own(REFERENCE_DOCX.name) or REFERENCE_DOCX
     files = render_notebook(
-        notebook, work, STEM, options.formats, engine=options.engine, reference_docx=styles
+        notebook,
+        work,
+        STEM,
+        options.formats,
+        engine=options.engine,
+        reference_docx=styles,
+        when=when,
     )
     return notebook, files
 
@@ -319,6 +328,7 @@ def _render_checked(
 ) -> RenderedReport:
     """:func:`render_results`, once the options are checked and the kernels started."""
     edition = load_edition(options.edition_file, options.langs)
+    when = run_time()  # one time for the whole render: its documents and its workbook
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(out)
     results_path = staging / "results.pkl"
@@ -327,13 +337,13 @@ def _render_checked(
         with ThreadPoolExecutor(max_workers=len(options.langs)) as pool:
             futures = {
                 lang: pool.submit(
-                    _render_language, results_ready, lang, staging, edition, options, kernels
+                    _render_language, results_ready, lang, staging, edition, options, kernels, when
                 )
                 for lang in options.langs
             }
             try:
                 progress("analysing the data")
-                results = protect(compute(), options.min_count)
+                results = replace(protect(compute(), options.min_count), run_time=when)
                 if options.previous is not None:  # checked before: read again, it is small
                     previous = compare(read_previous(options.previous), tables_document(results))
                     results = replace(results, comparison=previous)

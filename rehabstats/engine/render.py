@@ -29,6 +29,7 @@ Notebook conventions (pandoc markdown, as in Quarto):
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import json
 import mimetypes
@@ -380,13 +381,15 @@ def render_notebook(
     formats: Sequence[str],
     engine: str = "default",
     reference_docx: Path = REFERENCE_DOCX,
+    when: dt.datetime | None = None,
 ) -> dict[str, Path]:
     """Render an executed notebook to `out_dir/stem.html`, `.pdf` and/or `.docx`.
 
-    Returns the written files keyed by format. `engine="quarto"` delegates to an
-    installed Quarto instead of the built-in pandoc/Typst pipeline. An unknown format
-    or engine, or a missing `reference_docx` (the Word styles, e.g. a project's own),
-    raises before anything is written.
+    Returns the written files keyed by format. The PDF is dated `when`, the render's
+    time (default: :func:`~rehabstats.reporting.clock.run_time` now). `engine="quarto"`
+    delegates to an installed Quarto instead of the built-in pandoc/Typst pipeline. An
+    unknown format or engine, or a missing `reference_docx` (the Word styles, e.g. a
+    project's own), raises before anything is written.
     """
     check_formats(formats)
     check_engine(engine)
@@ -397,7 +400,7 @@ def render_notebook(
         return _render_quarto(executed, out_dir, stem, formats, reference_docx)
     renderers = {
         "html": _render_html,
-        "pdf": _render_pdf,
+        "pdf": partial(_render_pdf, when=when or run_time()),
         "docx": partial(_render_docx, reference=Path(reference_docx).resolve()),
     }
     with tempfile.TemporaryDirectory(prefix="rehabstats-render-") as tmp:
@@ -579,8 +582,8 @@ def _font_face_rules() -> str:
     return "".join(faces)
 
 
-def _render_pdf(markdown: Path, folders: Sequence[Path], target: Path) -> Path:
-    """Write a PDF via pandoc's Typst writer and the bundled Typst compiler.
+def _render_pdf(markdown: Path, folders: Sequence[Path], target: Path, when: dt.datetime) -> Path:
+    """Write a PDF via pandoc's Typst writer and the bundled Typst compiler, dated ``when``.
 
     `--extract-media` copies every image next to the Typst source, so Typst (which
     may only read files under its root) finds them regardless of where they were.
@@ -598,7 +601,7 @@ def _render_pdf(markdown: Path, folders: Sequence[Path], target: Path) -> Path:
             "--standalone",
         ],
     )
-    _typst(source, target)
+    _typst(source, target, when)
     return target
 
 
@@ -742,8 +745,9 @@ def _svg_as_png(svg: Path, stem: Path, fonts: Path) -> Path:
     return png
 
 
-def _typst(source: Path, target: Path) -> None:
-    """Compile `source` to the PDF `target` with the shipped fonts, never the system's.
+def _typst(source: Path, target: Path, when: dt.datetime) -> None:
+    """Compile `source` to the PDF `target`, dated `when`, with the shipped fonts, never
+    the system's.
 
     Typst sees only the fonts of :mod:`rehabstats.engine.fonts` and its own embedded ones, so
     the PDF looks the same on every machine. It compiles to :data:`PDF_STANDARDS`, so an
@@ -762,7 +766,7 @@ def _typst(source: Path, target: Path) -> None:
             font_paths=[str(fonts)],
             ignore_system_fonts=True,
             pdf_standards=PDF_STANDARDS,
-            timestamp=run_time(),  # the PDF's dates: the run's (SOURCE_DATE_EPOCH's if set)
+            timestamp=when,
         )
     except typst.TypstError as exc:
         message = _typst_error(exc, source)

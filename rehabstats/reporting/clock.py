@@ -5,10 +5,16 @@ UTC, the convention of reproducible builds), it is that moment instead, so that 
 renders of the same data, code and edition write the same bytes — the HTML, the PDF,
 the Word file, ``tables.json`` and ``tables.xlsx`` — on any machine with the lock's
 versions, and a reviewer who reruns a published report can compare files rather than
-read them. The provenance section prints it (saying so when it was set), Typst dates
-the PDF by it, the workbook is stamped with it (:mod:`rehabstats.reporting.export`),
-and pandoc reads the variable itself for the Word file. The executed notebooks are
-the exception: papermill records when each cell really ran.
+read them.
+
+A render takes it once (:mod:`rehabstats.engine.pipeline`) and hands it on with its
+results (``Results.run_time``), so that every language's documents and the workbook
+say the same time: the provenance section prints it (saying so when it was set), Typst
+dates the PDF by it and the workbook is stamped with it
+(:mod:`rehabstats.reporting.export`); results that carry none (``rehabstats tables``, a
+notebook run on its own) read the clock where they are written. pandoc reads the
+variable itself for the Word file. The executed notebooks are the exception: papermill
+records when each cell really ran.
 """
 
 from __future__ import annotations

@@ -348,7 +348,7 @@ class ReportDocument:
         literal = fmt.markdown_literal  # user text (file name, edition): never markup
         parameters = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in self.parameters.items())
         revision = git_revision()
-        run_time = clock.run_time().strftime("%Y-%m-%d %H:%M UTC")
+        run_time = (self.results.run_time or clock.run_time()).strftime("%Y-%m-%d %H:%M UTC")
         if clock.fixed():  # a time chosen for reproducible files, not the run's own
             run_time += f" {g[f'{p}.run_time_fixed']}"
         commit = fmt.MISSING

@@ -100,8 +100,9 @@ def write_json(results: Results, path: Path, edition: dict | None = None) -> Non
 def write_xlsx(results: Results, path: Path) -> None:
     """``tables.xlsx``: one sheet per table, and the comparison with the previous edition
     if there is one, as in tables.json; rounded for reading, header bold and frozen;
-    dated by the run's time (:func:`~rehabstats.reporting.clock.run_time`)."""
-    when = run_time()
+    dated by the render's time (``results.run_time``; without one, the clock's now,
+    :func:`~rehabstats.reporting.clock.run_time`)."""
+    when = results.run_time or run_time()
     sheets = export_tables(results)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, frame in sheets.items():

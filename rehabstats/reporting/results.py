@@ -20,6 +20,8 @@ from rehabstats.data.population import EVENTS, Cohort, derive_cohort
 from rehabstats.stats import cox, descriptive, itt, survival, timevarying
 
 if TYPE_CHECKING:  # the comparison's module reads Results' prose helpers: no cycle at run time
+    import datetime as dt
+
     from rehabstats.reporting.comparison import Comparison
     from rehabstats.reporting.specification import Exhibit
 
@@ -87,6 +89,9 @@ class Results:
     tables: dict[str, pd.DataFrame]
     min_count: int = 0  # the disclosure rule applied (rehabstats.stats.disclosure); 0: none
     comparison: Comparison | None = None  # with the previous edition (render --previous)
+    # The render's time (reporting.clock), taken once: the same in each language's
+    # documents and in the workbook. None: each reads the clock itself.
+    run_time: dt.datetime | None = None
 
     def exhibit(self, key: str) -> Exhibit:
         """The table or diagram ``key`` of the results' specification."""
