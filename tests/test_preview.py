@@ -136,6 +136,25 @@ def _status(url: str, path: str) -> int:
     return connection.getresponse().status
 
 
+def test_a_file_seen_while_it_is_saved_is_read_once_it_is_whole() -> None:
+    """A save empties a file, then writes it: a look in between saw two changes and
+    rendered twice, the first time the half-saved file (a test of a later edit then read
+    that render's page). The changes are given once the files stay as they are."""
+    path = Path("summary.md")
+    first, emptied, written = {path: (1, 10)}, {path: (2, 0)}, {path: (3, 12)}
+    looks = iter([first, emptied, written, written])
+    stop = threading.Event()
+
+    def snapshot() -> dict[Path, tuple[int, int]]:
+        state = next(looks, None)
+        if state is None:  # looked at every state: the watch ends at its next wait
+            stop.set()
+        return state or written
+
+    watcher = type("Watcher", (), {"snapshot": staticmethod(snapshot)})()
+    assert list(Preview._changes(watcher, stop)) == [{path}, {path}]
+
+
 def test_the_report_is_served_on_the_loopback_address_and_nothing_else(running) -> None:
     assert running.url.startswith(f"http://{LOOPBACK}:")
     page = running.page()

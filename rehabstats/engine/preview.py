@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.1  # how often the watched files are looked at (a few dozen stat calls)
+# After a change is seen, how long the files must stay as they are before they are read:
+# a save empties a file and then writes it, and a look in between would render both.
+SETTLE_SECONDS = 0.03
 # Run in the kept kernel before each notebook: keep its figures between renders.
 KEEP_FIGURES = "from rehabstats.engine import figure_cache\nfigure_cache.keep()"
 # The notebook's cells that show a chapter, and those that show a chapter's figures for the
@@ -345,13 +348,16 @@ class Preview:
 
     def _changes(self, stop: threading.Event) -> Iterator[set[Path]]:
         """Every watched file at first, then the files changed since the last look,
-        each time something changed, until ``stop`` is set."""
+        each time something changed and then stayed so for :data:`SETTLE_SECONDS`
+        (a file being saved is not read half-written), until ``stop`` is set."""
         seen = self.snapshot()
         yield set(seen)
         while not stop.wait(POLL_SECONDS):
-            now = self.snapshot()
-            changed = {p for p in seen.keys() | now.keys() if seen.get(p) != now.get(p)}
-            seen = now
+            changed: set[Path] = set()
+            while not stop.is_set() and (now := self.snapshot()) != seen:
+                changed |= {p for p in seen.keys() | now.keys() if seen.get(p) != now.get(p)}
+                seen = now
+                stop.wait(SETTLE_SECONDS)
             if changed:
                 yield changed
 

@@ -389,6 +389,7 @@ NOT_PROTECTED = {
     "specification": "the list of tables and diagrams",
     "min_count": "the rule itself",
     "comparison": "the figures of two editions' protected results",
+    "run_time": "when the render ran",
 }
 
 
